@@ -1,0 +1,192 @@
+-- Deterministic sample data for lead_gen: 3,000 leads from 16 campaigns across
+-- 9 channels, about 45,000 activities over the past year, and the stage
+-- history of every lead.  Same seed, same rows (times are relative to the
+-- day it is loaded, so the data always covers the last 365 days).
+--
+--   psql -v ON_ERROR_STOP=1 -f test/data/sample.sql
+
+SET max_parallel_workers_per_gather = 0;	-- keep random() in one order
+SELECT setseed(0.20261123) \gset
+
+BEGIN;
+
+CREATE TEMP TABLE sample_anchor AS
+	SELECT date_trunc('day', now()) - interval '365 days' AS t0;
+
+INSERT INTO lead_gen.campaign (name, channel, spend, starts_on, ends_on)
+SELECT c.name, c.channel, c.spend,
+	   (SELECT t0 FROM sample_anchor)::date + c.start_day,
+	   CASE WHEN c.days IS NULL THEN NULL
+			ELSE (SELECT t0 FROM sample_anchor)::date + c.start_day + c.days END
+FROM (VALUES
+	('Blog: pipeline hygiene series',	'content',		4200.00,	0,	NULL),
+	('Ebook: the B2B scoring playbook',	'content',		9800.00,	30,	120),
+	('LinkedIn: RevOps leaders',		'social',		18500.00,	15,	90),
+	('Twitter/X: launch week',			'social',		3200.00,	200, 14),
+	('SEO: lead scoring keywords',		'search',		6000.00,	0,	NULL),
+	('Google Ads: CRM alternative',		'paid',			27400.00,	45,	180),
+	('Retargeting: pricing visitors',	'paid',			8900.00,	120, 120),
+	('Newsletter: monthly digest',		'email',		1500.00,	0,	NULL),
+	('Nurture: trial follow-up',		'email',		900.00,		60,	240),
+	('SaaStr Europa booth',				'event',		35000.00,	150, 3),
+	('Webinar: funnel metrics 101',		'event',		2500.00,	210, 1),
+	('Partner referrals',				'referral',		5000.00,	0,	NULL),
+	('Customer referral program',		'referral',		0.00,		90,	NULL),
+	('Landing page: free trial',		'landing_page',	2100.00,	0,	NULL),
+	('Landing page: ROI calculator',	'landing_page',	3400.00,	180, 150),
+	('Direct / unknown',				'direct',		0.00,		0,	NULL)
+) AS c(name, channel, spend, start_day, days)
+ORDER BY c.name;
+
+-- Leads, spread over the year, each from one campaign.
+CREATE TEMP TABLE sample_lead AS
+SELECT g AS n,
+	   (SELECT t0 FROM sample_anchor) + (random() * 364) * interval '1 day' AS created_at,
+	   random() AS r_name, random() AS r_last, random() AS r_title, random() AS r_comp,
+	   random() AS r_ind, random() AS r_size, random() AS r_geo, random() AS r_camp,
+	   random() AS r_consent, random() AS r_engaged
+FROM generate_series(1, 3000) AS g;
+
+INSERT INTO lead_gen.lead
+	(email, first_name, last_name, phone, job_title, seniority, decision_maker,
+	 company_name, industry, employees, annual_revenue, country, city,
+	 source_channel, campaign_id, consent, attributes, created_at, updated_at)
+SELECT lower(fn || '.' || ln || s.n) || '@' || lower(regexp_replace(co, '[^A-Za-z]', '', 'g')) || '.example',
+	   fn, ln,
+	   '+1 555 ' || lpad((s.n % 10000)::text, 4, '0'),
+	   t.title, t.seniority, t.decides,
+	   co, ind, emp, emp::numeric * (80000 + (s.r_ind * 120000)::int), geo.country, geo.city,
+	   c.channel, c.campaign_id,
+	   CASE WHEN s.r_consent < 0.70 THEN 'subscribed'
+			WHEN s.r_consent < 0.85 THEN 'unknown' ELSE 'unsubscribed' END,
+	   jsonb_build_object('tech_stack',
+						  (ARRAY['salesforce', 'hubspot', 'pipedrive', 'zoho', 'none'])[1 + (s.r_comp * 5)::int % 5],
+						  'pain_points',
+						  (ARRAY['["lead routing", "reporting"]', '["data quality"]',
+								'["scoring", "attribution"]', '["reporting"]']::jsonb[])[1 + (s.r_title * 4)::int % 4]),
+	   s.created_at, s.created_at
+FROM sample_lead AS s
+CROSS JOIN LATERAL (SELECT
+	(ARRAY['Ada', 'Ben', 'Chloe', 'Dev', 'Elena', 'Farid', 'Grace', 'Hugo', 'Ines', 'Jonas',
+		   'Kira', 'Liam', 'Maya', 'Noah', 'Olga', 'Priya', 'Quinn', 'Rosa', 'Sven', 'Tara'])[1 + (s.r_name * 20)::int % 20] AS fn,
+	(ARRAY['Adams', 'Brown', 'Chen', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jensen',
+		   'Kowalski', 'Lopez', 'Meyer', 'Nakamura', 'Okafor', 'Patel', 'Rossi', 'Silva', 'Tanaka', 'Weber'])[1 + (s.r_last * 20)::int % 20] AS ln,
+	(ARRAY['Acme Analytics', 'Brightwave', 'Cloudnine Labs', 'Datapoint', 'Evergreen Health',
+		   'Finlytics', 'Globex', 'Helios Retail', 'Initech', 'Juniper Logistics', 'Kinetic Bank',
+		   'Lumen Media', 'Monarch Insurance', 'Northwind', 'Orbital Software', 'Pinnacle Manufacturing',
+		   'Quantum Fintech', 'Redwood Education', 'Stellar SaaS', 'Tidal Energy'])[1 + (s.r_comp * 20)::int % 20] AS co,
+	(ARRAY['saas', 'fintech', 'healthcare', 'retail', 'manufacturing', 'education', 'media',
+		   'logistics', 'insurance', 'energy'])[1 + (s.r_ind * 10)::int % 10] AS ind,
+	(ARRAY[4, 12, 35, 80, 150, 320, 600, 1200, 4500, 20000])[1 + (s.r_size * 10)::int % 10] AS emp
+) AS who
+CROSS JOIN LATERAL (SELECT x.title, x.seniority, x.decides
+	FROM (VALUES
+		(0, 'Marketing Intern', 'intern', false), (1, 'Sales Development Rep', 'entry', false),
+		(2, 'Marketing Specialist', 'mid', false), (3, 'Senior Data Analyst', 'senior', false),
+		(4, 'Marketing Manager', 'manager', false), (5, 'Head of Growth', 'director', true),
+		(6, 'Director of Sales', 'director', true), (7, 'VP Marketing', 'vp', true),
+		(8, 'VP Revenue Operations', 'vp', true), (9, 'Chief Revenue Officer', 'c_level', true),
+		(10, 'CEO', 'c_level', true), (11, 'Founder', 'owner', true)) AS x(i, title, seniority, decides)
+	WHERE x.i = (s.r_title * 12)::int % 12) AS t
+CROSS JOIN LATERAL (SELECT x.country, x.city
+	FROM (VALUES
+		(0, 'US', 'New York'), (1, 'US', 'San Francisco'), (2, 'US', 'Austin'), (3, 'CA', 'Toronto'),
+		(4, 'GB', 'London'), (5, 'DE', 'Berlin'), (6, 'FR', 'Paris'), (7, 'NL', 'Amsterdam'),
+		(8, 'IN', 'Bangalore'), (9, 'BR', 'Sao Paulo'), (10, 'AU', 'Sydney'), (11, 'JP', 'Tokyo')) AS x(i, country, city)
+	WHERE x.i = (s.r_geo * 12)::int % 12) AS geo
+CROSS JOIN LATERAL (SELECT campaign_id, channel FROM lead_gen.campaign
+	ORDER BY campaign_id OFFSET (s.r_camp * 16)::int % 16 LIMIT 1) AS c
+ORDER BY s.n;
+
+-- Activities: most leads browse a little, some engage a lot; the engaged
+-- ones go on to download, attend, ask for a demo, and get sales touches.
+WITH act AS (
+	SELECT l.lead_id, l.created_at, l.campaign_id, l.consent, s.r_engaged,
+		   k.i, random() AS r_kind, random() AS r_when
+	FROM lead_gen.lead AS l
+	JOIN sample_lead AS s ON s.n = l.lead_id
+	CROSS JOIN LATERAL generate_series(1, 2 + (s.r_engaged * s.r_engaged * 40)::int) AS k(i)
+)
+INSERT INTO lead_gen.activity (lead_id, kind, occurred_at, campaign_id, properties)
+SELECT a.lead_id, kind.k,
+	   least(now() - interval '1 minute',
+			 a.created_at + (a.r_when ^ 2) * (now() - a.created_at)),
+	   CASE WHEN a.i = 1 OR a.r_when < 0.15 THEN a.campaign_id END,
+	   CASE kind.k
+			WHEN 'page_view' THEN jsonb_build_object('url',
+				(ARRAY['/', '/blog/lead-scoring', '/pricing', '/features', '/careers', '/docs'])[1 + (a.r_when * 6)::int % 6])
+			WHEN 'content_download' THEN jsonb_build_object('asset',
+				(ARRAY['ebook', 'whitepaper', 'guide'])[1 + (a.r_when * 3)::int % 3])
+			ELSE '{}'::jsonb END
+FROM act AS a
+CROSS JOIN LATERAL (SELECT CASE
+	WHEN a.i = 1 THEN 'page_view'
+	WHEN a.r_kind < 0.30 THEN 'page_view'
+	WHEN a.r_kind < 0.50 THEN 'email_open'
+	WHEN a.r_kind < 0.60 THEN 'email_click'
+	WHEN a.r_kind < 0.68 THEN 'content_download'
+	WHEN a.r_kind < 0.72 THEN 'webinar'
+	WHEN a.r_kind < 0.75 THEN 'newsletter_signup'
+	WHEN a.r_kind < 0.77 THEN 'social_follow'
+	WHEN a.r_kind < 0.79 THEN 'pricing_inquiry'
+	WHEN a.r_kind < 0.80 THEN 'contact_form'
+	WHEN a.r_kind < 0.81 AND a.r_engaged > 0.5 THEN 'free_trial_request'
+	WHEN a.r_kind < 0.82 AND a.r_engaged > 0.6 THEN 'demo_request'
+	WHEN a.r_kind < 0.83 THEN 'bounce'
+	WHEN a.r_kind < 0.84 AND a.consent = 'unsubscribed' THEN 'unsubscribe'
+	WHEN a.r_kind < 0.90 AND a.r_engaged > 0.7 THEN 'sales_email'
+	WHEN a.r_kind < 0.94 AND a.r_engaged > 0.8 THEN 'call'
+	WHEN a.r_kind < 0.96 AND a.r_engaged > 0.85 THEN 'meeting'
+	ELSE 'page_view' END AS k) AS kind
+ORDER BY a.lead_id, a.i;
+
+-- Where each lead got to, by how engaged it is, and the history that led
+-- there: one row per stage entered, spaced over the lead's life.
+CREATE TEMP TABLE sample_path AS
+SELECT l.lead_id, l.created_at, s.r_engaged, s.r_consent,
+	   CASE WHEN s.r_engaged > 0.97 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity', 'customer']
+			WHEN s.r_engaged > 0.92 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity']
+			WHEN s.r_engaged > 0.85 THEN ARRAY['prospect', 'lead', 'mql', 'sql']
+			WHEN s.r_engaged > 0.70 THEN ARRAY['prospect', 'lead', 'mql']
+			WHEN s.r_engaged > 0.35 THEN ARRAY['prospect', 'lead']
+			ELSE ARRAY['prospect'] END
+	   || CASE WHEN s.r_consent > 0.97 AND s.r_engaged <= 0.97 THEN ARRAY['disqualified'] ELSE ARRAY[]::text[] END
+	   AS path
+FROM lead_gen.lead AS l JOIN sample_lead AS s ON s.n = l.lead_id;
+
+INSERT INTO lead_gen.stage_change (lead_id, from_stage, to_stage, changed_at, cause, reason, changed_by)
+SELECT p.lead_id,
+	   p.path[i - 1]::lead_gen.lifecycle_stage,
+	   p.path[i]::lead_gen.lifecycle_stage,
+	   p.created_at + ((i - 1)::float8 / cardinality(p.path)) * (now() - p.created_at) * 0.8,
+	   CASE WHEN i = 1 THEN 'created'
+			WHEN p.path[i] = 'mql' THEN 'threshold'
+			WHEN p.path[i] = 'sql' THEN 'event'
+			WHEN p.path[i] = 'disqualified' THEN 'manual'
+			WHEN p.path[i] IN ('opportunity', 'customer') THEN 'manual'
+			ELSE 'threshold' END,
+	   CASE WHEN p.path[i] = 'disqualified' THEN 'no budget this year' END,
+	   CASE WHEN p.path[i] IN ('opportunity', 'customer', 'disqualified') THEN 'sales'
+			ELSE 'lead_gen' END
+FROM sample_path AS p
+CROSS JOIN LATERAL generate_series(1, cardinality(p.path)) AS i
+ORDER BY p.lead_id, i;
+
+UPDATE lead_gen.lead AS l
+SET stage = p.path[cardinality(p.path)]::lead_gen.lifecycle_stage,
+	updated_at = l.created_at
+FROM sample_path AS p
+WHERE p.lead_id = l.lead_id;
+
+-- BANT for the leads sales has vetted.
+UPDATE lead_gen.lead AS l
+SET budget = (1 + l.lead_id % 9) * 10000,
+	need = (ARRAY['replace spreadsheets', 'unify marketing and sales data', 'faster lead routing'])[1 + l.lead_id % 3],
+	authority = l.decision_maker,
+	timeline = (now() + (l.lead_id % 120) * interval '1 day')::date,
+	updated_at = l.updated_at
+WHERE l.stage IN ('sql', 'opportunity', 'customer');
+
+COMMIT;
+
+ANALYZE lead_gen.campaign, lead_gen.lead, lead_gen.activity, lead_gen.stage_change;

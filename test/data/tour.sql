@@ -1,0 +1,41 @@
+-- The demo tour: what lead_gen knows about the sample data.
+\pset footer off
+\pset null '-'
+
+\echo
+\echo '== Leads: the newest ten, with stage and temperature'
+SELECT lead_id, first_name || ' ' || last_name AS name, job_title, company_name AS company,
+	   industry, country, source_channel AS channel, stage, temperature,
+	   created_at::date AS created
+FROM lead_gen.lead
+ORDER BY created_at DESC, lead_id
+LIMIT 10;
+
+\echo '== The newest activity'
+SELECT a.occurred_at::timestamp(0) AS at, a.lead_id, l.email, a.kind, a.properties
+FROM lead_gen.activity AS a JOIN lead_gen.lead AS l USING (lead_id)
+ORDER BY a.occurred_at DESC, a.activity_id
+LIMIT 10;
+
+\echo '== Leads per stage'
+SELECT stage, count(*) AS leads,
+	   round(100.0 * count(*) / sum(count(*)) OVER (), 1) AS pct
+FROM lead_gen.lead
+GROUP BY stage
+ORDER BY stage;
+
+\echo '== Leads, customers and spend per channel'
+SELECT c.channel,
+	   count(l.lead_id) AS leads,
+	   count(l.lead_id) FILTER (WHERE l.stage = 'customer') AS customers,
+	   (SELECT sum(spend) FROM lead_gen.campaign AS c2 WHERE c2.channel = c.channel) AS spend
+FROM lead_gen.campaign AS c
+LEFT JOIN lead_gen.lead AS l USING (campaign_id)
+GROUP BY c.channel
+ORDER BY leads DESC;
+
+\echo '== One lead''s journey (stage history)'
+SELECT changed_at::timestamp(0) AS at, from_stage, to_stage, cause, changed_by, reason
+FROM lead_gen.stage_change
+WHERE lead_id = (SELECT min(lead_id) FROM lead_gen.lead WHERE stage = 'customer')
+ORDER BY changed_at;
