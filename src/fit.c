@@ -1,0 +1,206 @@
+/*-------------------------------------------------------------------------
+ *
+ * fit.c
+ *	  A lead's stored fit and grade, kept current by a trigger from the
+ *	  active ideal customer profile (lead_gen.profile).
+ *
+ * The active profile is read once and kept per backend, with its matcher
+ * (regexes compiled, columns resolved), so the trigger costs one match per
+ * row and no query.  A change to lead_gen.profile sends a relcache
+ * invalidation for that table at commit; every backend drops its copy when
+ * it sees it, and reloads on next use.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "icp.h"
+
+PG_FUNCTION_INFO_V1(lead_gen_lead_fit);
+PG_FUNCTION_INFO_V1(lead_gen_fit_grade);
+PG_FUNCTION_INFO_V1(lead_gen_lead_fit_trigger);
+PG_FUNCTION_INFO_V1(lead_gen_profile_changed);
+
+typedef struct FitConfig
+{
+	bool		valid;
+	bool		has_profile;
+	IcpMatcher *matcher;
+	double		grade_min[4];	/* fit needed for A, B, C, D */
+	Oid			profile_relid;
+	Oid			lead_relid;
+} FitConfig;
+
+static FitConfig config;
+static bool callback_registered = false;
+
+static void
+fit_config_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == config.profile_relid ||
+		relid == config.lead_relid)
+		config.valid = false;
+}
+
+static void
+fit_config_load(void)
+{
+	Oid			nsp;
+	int			rc;
+
+	if (config.valid)
+		return;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(fit_config_invalidate, (Datum) 0);
+		callback_registered = true;
+	}
+	nsp = get_namespace_oid("lead_gen", false);
+	config.profile_relid = get_relname_relid("profile", nsp);
+	config.lead_relid = get_relname_relid("lead", nsp);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute("SELECT icp, grade_a_min, grade_b_min, grade_c_min, grade_d_min"
+					 " FROM lead_gen.profile WHERE active", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the active profile: %s", SPI_result_code_string(rc));
+	config.has_profile = SPI_processed > 0;
+	if (config.has_profile)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		icp = SPI_getbinval(tup, desc, 1, &isnull);
+
+		config.matcher = icp_matcher_get(config.matcher, icp, TopMemoryContext);
+		for (int i = 0; i < 4; i++)
+			config.grade_min[i] = DatumGetFloat8(SPI_getbinval(tup, desc, i + 2, &isnull));
+	}
+	else if (config.matcher)
+	{
+		icp_matcher_free(config.matcher);
+		config.matcher = NULL;
+	}
+	SPI_finish();
+	config.valid = true;
+}
+
+static const char *
+grade_of(double fit)
+{
+	static const char *const letters[] = {"A", "B", "C", "D"};
+
+	for (int i = 0; i < 4; i++)
+		if (fit >= config.grade_min[i])
+			return letters[i];
+	return "F";
+}
+
+/* lead_fit(lead) -> float8: fit against the active profile; NULL without one */
+Datum
+lead_gen_lead_fit(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+
+	fit_config_load();
+	if (!config.has_profile)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(icp_fit_row(config.matcher, row, NULL));
+}
+
+/* fit_grade(float8) -> text: the letter for a fit under the active profile */
+Datum
+lead_gen_fit_grade(PG_FUNCTION_ARGS)
+{
+	double		fit = PG_GETARG_FLOAT8(0);
+
+	fit_config_load();
+	if (!config.has_profile)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(grade_of(fit)));
+}
+
+/*
+ * BEFORE INSERT OR UPDATE row trigger on lead_gen.lead: sets fit and grade.
+ * They are derived, so a value written by hand is replaced.
+ */
+Datum
+lead_gen_lead_fit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	tupdesc;
+	HeapTuple	tuple;
+	int			cols[2];
+	Datum		values[2];
+	bool		nulls[2] = {true, true};
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lead_fit_trigger: must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+
+	tupdesc = trigdata->tg_relation->rd_att;
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
+		? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	cols[0] = SPI_fnumber(tupdesc, "fit");
+	cols[1] = SPI_fnumber(tupdesc, "grade");
+	if (cols[0] <= 0 || cols[1] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("lead_fit_trigger: relation \"%s\" has no fit and grade columns",
+						RelationGetRelationName(trigdata->tg_relation))));
+
+	fit_config_load();
+	if (config.has_profile)
+	{
+		double		fit = icp_fit_tuple(config.matcher, tuple, tupdesc, NULL);
+
+		values[0] = Float8GetDatum(fit);
+		values[1] = CStringGetTextDatum(grade_of(fit));
+		nulls[0] = nulls[1] = false;
+	}
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, tupdesc, 2, cols, values, nulls));
+}
+
+/*
+ * AFTER ... FOR EACH STATEMENT trigger on lead_gen.profile: every backend
+ * drops its cached profile (at commit), and every lead's fit is refreshed in
+ * this transaction.
+ */
+Datum
+lead_gen_profile_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	int			rc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("profile_changed: must be fired AFTER a change")));
+
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	config.valid = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute("SELECT lead_gen.refresh_fit()", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not refresh fit: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}

@@ -1,0 +1,1170 @@
+/*-------------------------------------------------------------------------
+ *
+ * icp.c
+ *	  The lead_gen.icp type: text and binary I/O, equality, and matching
+ *	  against a jsonb document or a lead row.
+ *
+ * Matching uses three-valued logic, as SQL does: a test on a missing or
+ * NULL field is unknown, "not" of unknown is unknown, and a criterion
+ * counts only when its test is true.  A test on a JSON array is true when
+ * it is true for any element.  See the README, "ICP matching".
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/formatting.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/typcache.h"
+
+#include "icp.h"
+
+PG_FUNCTION_INFO_V1(lead_gen_icp_in);
+PG_FUNCTION_INFO_V1(lead_gen_icp_out);
+PG_FUNCTION_INFO_V1(lead_gen_icp_recv);
+PG_FUNCTION_INFO_V1(lead_gen_icp_send);
+PG_FUNCTION_INFO_V1(lead_gen_icp_eq);
+PG_FUNCTION_INFO_V1(lead_gen_icp_ne);
+PG_FUNCTION_INFO_V1(lead_gen_icp_hash);
+PG_FUNCTION_INFO_V1(lead_gen_icp_match);
+PG_FUNCTION_INFO_V1(lead_gen_icp_match_lead);
+PG_FUNCTION_INFO_V1(lead_gen_icp_explain);
+PG_FUNCTION_INFO_V1(lead_gen_icp_explain_lead);
+
+#define ICP_BINARY_VERSION	1	/* first byte of the send/recv format */
+
+/* The parser's allocator, in the server. */
+void *
+icp_alloc(size_t size)
+{
+	return palloc0(size);
+}
+
+void *
+icp_realloc(void *ptr, size_t size)
+{
+	return repalloc(ptr, size);
+}
+
+void
+icp_free(void *ptr)
+{
+	pfree(ptr);
+}
+
+/* ------------------------------------------------------------------------
+ * Text to ICP, with every check of the language
+ * ------------------------------------------------------------------------
+ */
+
+static void
+report_icp_error(const IcpError *err, const char *text, size_t len)
+{
+	int			sqlstate;
+
+	switch (err->code)
+	{
+		case ICP_ERR_SYNTAX:
+			sqlstate = ERRCODE_SYNTAX_ERROR;
+			break;
+		case ICP_ERR_VALUE:
+			sqlstate = ERRCODE_INVALID_TEXT_REPRESENTATION;
+			break;
+		case ICP_ERR_LIMIT:
+			sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			break;
+		default:
+			sqlstate = ERRCODE_DATA_CORRUPTED;
+			break;
+	}
+
+	if (err->pos >= 0 && (size_t) err->pos <= len)
+	{
+		int			charpos = pg_mbstrlen_with_len(text, err->pos) + 1;
+		int			rest = (int) len - err->pos;
+		int			near = pg_mbcliplen(text + err->pos, rest, Min(rest, 40));
+
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("invalid ICP: %s", err->message),
+				 rest > 0
+				 ? errdetail("Error at character %d, near \"%.*s\".", charpos, near, text + err->pos)
+				 : errdetail("Error at character %d, the end of the input.", charpos),
+				 err->hint[0] ? errhint("%s", err->hint) : 0));
+	}
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("invalid ICP: %s", err->message),
+			 err->hint[0] ? errhint("%s", err->hint) : 0));
+}
+
+static void
+compile_pattern(regex_t *re, const char *pat, int len)
+{
+	pg_wchar   *wpat = palloc((len + 1) * sizeof(pg_wchar));
+	int			wlen = pg_mb2wchar_with_len(pat, wpat, len);
+	int			rc = pg_regcomp(re, wpat, wlen, REG_ADVANCED | REG_ICASE,
+								DEFAULT_COLLATION_OID);
+
+	pfree(wpat);
+	if (rc != REG_OKAY)
+	{
+		char		msg[256];
+
+		pg_regerror(rc, re, msg, sizeof(msg));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+				 errmsg("invalid regular expression in ICP: %s", msg),
+				 errdetail("The pattern is '%.*s'.", len, pat)));
+	}
+}
+
+/* Parse, and reject what the language allows but PostgreSQL does not. */
+static IcpHeader *
+icp_from_text(const char *text, size_t len)
+{
+	IcpError	err;
+	size_t		size;
+	IcpHeader  *icp = icp_parse(text, len, &size, &err);
+	const IcpNode *nodes;
+
+	if (icp == NULL)
+		report_icp_error(&err, text, len);
+	SET_VARSIZE(icp, size);
+
+	/* Invalid regular expressions are refused now, not at match time. */
+	nodes = ICP_NODES(icp);
+	for (int i = 0; i < icp->nnodes; i++)
+	{
+		if (nodes[i].type == ICP_P_REGEX)
+		{
+			const IcpValue *v = &ICP_VALUES(icp)[nodes[i].value];
+			regex_t		re;
+
+			compile_pattern(&re, ICP_POOL(icp) + v->off, (int) v->len);
+			pg_regfree(&re);
+		}
+	}
+	return icp;
+}
+
+Datum
+lead_gen_icp_in(PG_FUNCTION_ARGS)
+{
+	char	   *s = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_POINTER(icp_from_text(s, strlen(s)));
+}
+
+Datum
+lead_gen_icp_out(PG_FUNCTION_ARGS)
+{
+	IcpHeader  *icp = PG_GETARG_ICP_P(0);
+
+	PG_RETURN_CSTRING(icp_print(icp));
+}
+
+/*
+ * Binary format: a version byte, then the canonical text.  recv parses that
+ * text with the same checks as text input, so no binary value can bypass
+ * them.
+ */
+Datum
+lead_gen_icp_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	int			version = pq_getmsgint(buf, 1);
+	char	   *text;
+	int			nbytes;
+
+	if (version != ICP_BINARY_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("unsupported binary format version %d of type lead_gen.icp", version),
+				 errdetail("This version of lead_gen reads format %d.", ICP_BINARY_VERSION)));
+	text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
+	PG_RETURN_POINTER(icp_from_text(text, nbytes));
+}
+
+Datum
+lead_gen_icp_send(PG_FUNCTION_ARGS)
+{
+	IcpHeader  *icp = PG_GETARG_ICP_P(0);
+	char	   *text = icp_print(icp);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint8(&buf, ICP_BINARY_VERSION);
+	pq_sendtext(&buf, text, strlen(text));
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* Equal canonical text gives equal bytes (see icp_format.h). */
+static bool
+icp_equal(IcpHeader *a, IcpHeader *b)
+{
+	return VARSIZE(a) == VARSIZE(b) && memcmp(a, b, VARSIZE(a)) == 0;
+}
+
+Datum
+lead_gen_icp_eq(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(icp_equal(PG_GETARG_ICP_P(0), PG_GETARG_ICP_P(1)));
+}
+
+Datum
+lead_gen_icp_ne(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(!icp_equal(PG_GETARG_ICP_P(0), PG_GETARG_ICP_P(1)));
+}
+
+Datum
+lead_gen_icp_hash(PG_FUNCTION_ARGS)
+{
+	IcpHeader  *icp = PG_GETARG_ICP_P(0);
+
+	PG_RETURN_DATUM(hash_any((unsigned char *) icp + VARHDRSZ, VARSIZE(icp) - VARHDRSZ));
+}
+
+/* ------------------------------------------------------------------------
+ * The matcher: an ICP prepared once, kept for a query or a session
+ * ------------------------------------------------------------------------
+ */
+
+static void
+matcher_release_regexes(void *arg)
+{
+	IcpMatcher *m = (IcpMatcher *) arg;
+
+	if (m->regex == NULL)
+		return;
+	for (int i = 0; i < m->icp->nnodes; i++)
+		if (m->regex[i])
+			pg_regfree(m->regex[i]);
+}
+
+/*
+ * Lower-case a string for comparison.  Plain ASCII, the common case, is
+ * folded in place in the scratch buffer without a locale lookup; anything
+ * else goes through the database collation like lower().  Both sides of a
+ * comparison go through here, so they agree.
+ */
+static const char *
+fold(IcpMatcher *m, const char *s, int len, int *outlen)
+{
+	bool		ascii = true;
+
+	for (int i = 0; i < len && ascii; i++)
+		ascii = !IS_HIGHBIT_SET(s[i]);
+	if (!ascii)
+	{
+		char	   *f = str_tolower(s, len, DEFAULT_COLLATION_OID);
+
+		*outlen = strlen(f);
+		return f;
+	}
+	if (m->scratchlen < len + 1)
+	{
+		int			newlen = Max(len + 1, 256);
+
+		m->scratch = m->scratch ? repalloc(m->scratch, newlen)
+			: MemoryContextAlloc(m->cxt, newlen);
+		m->scratchlen = newlen;
+	}
+	for (int i = 0; i < len; i++)
+		m->scratch[i] = pg_ascii_tolower((unsigned char) s[i]);
+	m->scratch[len] = '\0';
+	*outlen = len;
+	return m->scratch;
+}
+
+IcpMatcher *
+icp_matcher_get(IcpMatcher *old, Datum icpdatum, MemoryContext parent)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(icpdatum);
+	Size		rawlen = VARSIZE_ANY(raw);
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	IcpMatcher *m;
+	IcpHeader  *icp;
+	IcpError	err;
+	MemoryContextCallback *cb;
+
+	/* The same value as last time (compared as stored, before detoasting). */
+	if (old && old->keylen == rawlen && memcmp(old->key, raw, rawlen) == 0)
+		return old;
+	if (old)
+		icp_matcher_free(old);
+
+	cxt = AllocSetContextCreate(parent, "lead_gen ICP matcher", ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+
+	m = palloc0(sizeof(IcpMatcher));
+	m->cxt = cxt;
+	m->key = palloc(rawlen);
+	memcpy(m->key, raw, rawlen);
+	m->keylen = rawlen;
+	icp = (IcpHeader *) PG_DETOAST_DATUM_COPY(icpdatum);
+	m->icp = icp;
+
+	/* A value read from disk is checked once, before any offset is trusted. */
+	if (icp_check(icp, VARSIZE(icp), &err) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("%s", err.message)));
+
+	m->folded = palloc0(Max(icp->nvalues, 1) * sizeof(char *));
+	m->foldedlen = palloc0(Max(icp->nvalues, 1) * sizeof(int));
+	for (uint32 i = 0; i < icp->nvalues; i++)
+	{
+		const IcpValue *v = &ICP_VALUES(icp)[i];
+		const char *f;
+		int			flen;
+
+		if (v->type != ICP_V_STRING)
+			continue;
+		f = fold(m, ICP_POOL(icp) + v->off, (int) v->len, &flen);
+		m->folded[i] = pnstrdup(f, flen);
+		m->foldedlen[i] = flen;
+	}
+
+	cb = palloc0(sizeof(MemoryContextCallback));
+	cb->func = matcher_release_regexes;
+	cb->arg = m;
+	MemoryContextRegisterResetCallback(cxt, cb);
+	m->regex = palloc0(icp->nnodes * sizeof(regex_t *));
+	for (int i = 0; i < icp->nnodes; i++)
+	{
+		const IcpNode *n = &ICP_NODES(icp)[i];
+		const IcpValue *v;
+
+		if (n->type != ICP_P_REGEX)
+			continue;
+		v = &ICP_VALUES(icp)[n->value];
+		m->regex[i] = palloc0(sizeof(regex_t));
+		compile_pattern(m->regex[i], ICP_POOL(icp) + v->off, (int) v->len);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	return m;
+}
+
+void
+icp_matcher_free(IcpMatcher *m)
+{
+	MemoryContextDelete(m->cxt);
+}
+
+/* ------------------------------------------------------------------------
+ * Facts: what a field of the ICP resolves to
+ * ------------------------------------------------------------------------
+ */
+
+typedef enum
+{
+	TRI_FALSE,
+	TRI_TRUE,
+	TRI_UNKNOWN
+} Tri;
+
+typedef enum
+{
+	F_MISSING,
+	F_STRING,
+	F_NUMBER,
+	F_BOOL,
+	F_CONTAINER					/* a JSON array or object */
+} FKind;
+
+typedef struct Fact
+{
+	FKind		kind;
+	const char *str;
+	int			len;
+	double		num;
+	Datum		numdatum;		/* the number as stored, for its text */
+	Oid			numtype;
+	bool		b;
+	JsonbContainer *container;
+} Fact;
+
+/* Where a fact comes from: a jsonb document, or a deformed lead row. */
+typedef struct Source
+{
+	IcpMatcher *m;
+	JsonbContainer *doc;		/* jsonb source */
+	Datum	   *values;			/* row source */
+	bool	   *nulls;
+	Jsonb	  **detoasted;		/* per attribute, for this row */
+} Source;
+
+static void
+fact_from_jsonb_value(const JsonbValue *jv, Fact *f)
+{
+	memset(f, 0, sizeof(*f));
+	switch (jv->type)
+	{
+		case jbvString:
+			f->kind = F_STRING;
+			f->str = jv->val.string.val;
+			f->len = jv->val.string.len;
+			break;
+		case jbvNumeric:
+			f->kind = F_NUMBER;
+			f->numdatum = NumericGetDatum(jv->val.numeric);
+			f->numtype = NUMERICOID;
+			f->num = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
+														f->numdatum));
+			break;
+		case jbvBool:
+			f->kind = F_BOOL;
+			f->b = jv->val.boolean;
+			break;
+		case jbvBinary:
+			f->kind = F_CONTAINER;
+			f->container = jv->val.binary.data;
+			break;
+		default:
+			f->kind = F_MISSING;	/* null */
+			break;
+	}
+}
+
+/* Follow path segments (NUL-separated) from a container. */
+static void
+walk_container(JsonbContainer *c, const char *path, int len, Fact *f)
+{
+	int			i = 0;
+
+	f->kind = F_MISSING;
+	while (i < len)
+	{
+		int			j = i;
+		JsonbValue	jv;
+
+		while (j < len && path[j] != '\0')
+			j++;
+		if (!JsonContainerIsObject(c) ||
+			getKeyJsonValueFromContainer(c, path + i, j - i, &jv) == NULL)
+		{
+			f->kind = F_MISSING;
+			return;
+		}
+		if (j >= len)
+		{
+			fact_from_jsonb_value(&jv, f);
+			return;
+		}
+		if (jv.type != jbvBinary)
+			return;				/* a scalar has no keys */
+		c = jv.val.binary.data;
+		i = j + 1;
+	}
+}
+
+/* A whole jsonb value as a fact: a scalar root is that scalar. */
+static void
+fact_from_jsonb(Jsonb *jb, Fact *f)
+{
+	JsonbValue	jv;
+
+	if (JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &jv))
+		fact_from_jsonb_value(&jv, f);
+	else
+	{
+		memset(f, 0, sizeof(*f));
+		f->kind = F_CONTAINER;
+		f->container = &jb->root;
+	}
+}
+
+static void
+fact_from_column(Source *src, int node, const char *path, int len, Fact *f)
+{
+	IcpMatcher *m = src->m;
+	AttrNumber	att = m->attnum[node];
+	Datum		d;
+	int			seglen = strnlen(path, len);
+
+	memset(f, 0, sizeof(*f));
+	f->kind = F_MISSING;
+	if (att <= 0 || src->nulls[att - 1])
+		return;
+	d = src->values[att - 1];
+
+	switch (m->factkind[node])
+	{
+		case FACT_NONE:
+			return;
+		case FACT_EMAIL_DOMAIN:
+			{
+				text	   *t = DatumGetTextPP(d);
+				const char *s = VARDATA_ANY(t);
+				int			n = VARSIZE_ANY_EXHDR(t);
+				int			at = n - 1;
+
+				if (seglen < len)
+					return;
+				while (at >= 0 && s[at] != '@')
+					at--;
+				if (at < 0 || at == n - 1)
+					return;
+				f->kind = F_STRING;
+				f->str = s + at + 1;
+				f->len = n - at - 1;
+				return;
+			}
+		case FACT_JSONB:
+			{
+				Jsonb	   *jb = src->detoasted[att - 1];
+
+				if (jb == NULL)
+					jb = src->detoasted[att - 1] = DatumGetJsonbP(d);
+				if (seglen < len)
+					walk_container(&jb->root, path + seglen + 1, len - seglen - 1, f);
+				else
+					fact_from_jsonb(jb, f);
+				return;
+			}
+		default:
+			break;
+	}
+
+	/* scalar columns have no sub-fields */
+	if (seglen < len)
+		return;
+	switch (m->factkind[node])
+	{
+		case FACT_TEXT:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				f->kind = F_STRING;
+				f->str = VARDATA_ANY(t);
+				f->len = VARSIZE_ANY_EXHDR(t);
+				break;
+			}
+		case FACT_NUMBER:
+			{
+				Oid			type = getBaseType(TupleDescAttr(m->tupdesc, att - 1)->atttypid);
+
+				f->kind = F_NUMBER;
+				f->numdatum = d;
+				f->numtype = type;
+				switch (type)
+				{
+					case INT2OID:
+						f->num = DatumGetInt16(d);
+						break;
+					case INT4OID:
+						f->num = DatumGetInt32(d);
+						break;
+					case INT8OID:
+						f->num = (double) DatumGetInt64(d);
+						break;
+					case FLOAT4OID:
+						f->num = DatumGetFloat4(d);
+						break;
+					case FLOAT8OID:
+						f->num = DatumGetFloat8(d);
+						break;
+					default:
+						f->num = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+						break;
+				}
+				break;
+			}
+		case FACT_BOOL:
+			f->kind = F_BOOL;
+			f->b = DatumGetBool(d);
+			break;
+		default:
+			{
+				Oid			outfunc;
+				bool		isvarlena;
+				char	   *s;
+
+				getTypeOutputInfo(TupleDescAttr(m->tupdesc, att - 1)->atttypid,
+								  &outfunc, &isvarlena);
+				s = OidOutputFunctionCall(outfunc, d);
+				f->kind = F_STRING;
+				f->str = s;
+				f->len = strlen(s);
+				break;
+			}
+	}
+}
+
+static void
+fetch_fact(Source *src, int node, Fact *f)
+{
+	const IcpHeader *icp = src->m->icp;
+	const IcpNode *n = &ICP_NODES(icp)[node];
+	const char *path = ICP_POOL(icp) + n->field_off;
+
+	if (src->doc)
+		walk_container(src->doc, path, n->field_len, f);
+	else
+		fact_from_column(src, node, path, n->field_len, f);
+}
+
+/* A string fact as text; a number or boolean by its text form. */
+static bool
+fact_text(const Fact *f, const char **s, int *len)
+{
+	switch (f->kind)
+	{
+		case F_STRING:
+			*s = f->str;
+			*len = f->len;
+			return true;
+		case F_BOOL:
+			*s = f->b ? "true" : "false";
+			*len = strlen(*s);
+			return true;
+		case F_NUMBER:
+			{
+				Oid			outfunc;
+				bool		isvarlena;
+
+				getTypeOutputInfo(f->numtype, &outfunc, &isvarlena);
+				*s = OidOutputFunctionCall(outfunc, f->numdatum);
+				*len = strlen(*s);
+				return true;
+			}
+		default:
+			return false;
+	}
+}
+
+/* A number fact, or a string that is exactly a number. */
+static bool
+fact_number(const Fact *f, double *out)
+{
+	if (f->kind == F_NUMBER)
+	{
+		*out = f->num;
+		return true;
+	}
+	if (f->kind == F_STRING && f->len > 0 && f->len < 64 &&
+		icp_number_length(f->str, f->len) == f->len)
+	{
+		char		tmp[64];
+
+		memcpy(tmp, f->str, f->len);
+		tmp[f->len] = '\0';
+		*out = strtod(tmp, NULL);
+		return isfinite(*out);
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------------
+ * Evaluation
+ * ------------------------------------------------------------------------
+ */
+
+static Tri
+tri_not(Tri t)
+{
+	return t == TRI_UNKNOWN ? TRI_UNKNOWN : (t == TRI_TRUE ? TRI_FALSE : TRI_TRUE);
+}
+
+static bool
+text_equals_value(IcpMatcher *m, const char *s, int len, uint32 vi)
+{
+	int			flen;
+	const char *f = fold(m, s, len, &flen);
+
+	return flen == m->foldedlen[vi] && memcmp(f, m->folded[vi], flen) == 0;
+}
+
+/*
+ * The positive form of a test ("in", "=", "~*") on one scalar fact; the
+ * caller negates for "not in", "!=", "!~*".
+ */
+static Tri
+eval_scalar(IcpMatcher *m, int node, const Fact *f)
+{
+	const IcpHeader *icp = m->icp;
+	const IcpNode *n = &ICP_NODES(icp)[node];
+	const IcpValue *values = ICP_VALUES(icp);
+	const char *s;
+	int			len;
+	double		num;
+
+	switch (n->type)
+	{
+		case ICP_P_IN:
+		case ICP_P_CMP:
+			if (n->type == ICP_P_CMP && n->op >= ICP_OP_LT)
+			{
+				double		v = values[n->value].num;
+
+				if (!fact_number(f, &num))
+					return TRI_UNKNOWN;
+				switch (n->op)
+				{
+					case ICP_OP_LT:
+						return num < v ? TRI_TRUE : TRI_FALSE;
+					case ICP_OP_LE:
+						return num <= v ? TRI_TRUE : TRI_FALSE;
+					case ICP_OP_GT:
+						return num > v ? TRI_TRUE : TRI_FALSE;
+					default:
+						return num >= v ? TRI_TRUE : TRI_FALSE;
+				}
+			}
+			else
+			{
+				bool		have_num = fact_number(f, &num);
+				bool		have_text = fact_text(f, &s, &len);
+				int			count = n->type == ICP_P_IN ? n->count : 1;
+
+				if (!have_num && !have_text)
+					return TRI_UNKNOWN;
+				for (int i = 0; i < count; i++)
+				{
+					uint32		vi = n->value + i;
+
+					if (values[vi].type == ICP_V_NUMBER)
+					{
+						if (have_num && num == values[vi].num)
+							return TRI_TRUE;
+					}
+					else if (have_text && text_equals_value(m, s, len, vi))
+						return TRI_TRUE;
+				}
+				return TRI_FALSE;
+			}
+		case ICP_P_RANGE:
+			if (!fact_number(f, &num))
+				return TRI_UNKNOWN;
+			return num >= n->lo && num <= n->hi ? TRI_TRUE : TRI_FALSE;
+		case ICP_P_REGEX:
+			{
+				pg_wchar   *wdata;
+				int			wlen;
+				int			rc;
+
+				if (!fact_text(f, &s, &len))
+					return TRI_UNKNOWN;
+				wdata = palloc((len + 1) * sizeof(pg_wchar));
+				wlen = pg_mb2wchar_with_len(s, wdata, len);
+				rc = pg_regexec(m->regex[node], wdata, wlen, 0, NULL, 0, NULL, 0);
+				pfree(wdata);
+				if (rc == REG_OKAY)
+					return TRI_TRUE;
+				if (rc == REG_NOMATCH)
+					return TRI_FALSE;
+				{
+					char		msg[256];
+
+					pg_regerror(rc, m->regex[node], msg, sizeof(msg));
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_REGULAR_EXPRESSION),
+							 errmsg("regular expression failed: %s", msg)));
+				}
+				return TRI_UNKNOWN;
+			}
+		case ICP_P_PREFIX:
+		case ICP_P_SUFFIX:
+		case ICP_P_CONTAINS:
+			{
+				const char *needle = m->folded[n->value];
+				int			nlen = m->foldedlen[n->value];
+				const char *hay;
+				int			hlen;
+
+				if (!fact_text(f, &s, &len))
+					return TRI_UNKNOWN;
+				hay = fold(m, s, len, &hlen);
+				if (nlen > hlen)
+					return TRI_FALSE;
+				if (n->type == ICP_P_PREFIX)
+					return memcmp(hay, needle, nlen) == 0 ? TRI_TRUE : TRI_FALSE;
+				if (n->type == ICP_P_SUFFIX)
+					return memcmp(hay + hlen - nlen, needle, nlen) == 0 ? TRI_TRUE : TRI_FALSE;
+				return nlen == 0 || memmem(hay, hlen, needle, nlen) ? TRI_TRUE : TRI_FALSE;
+			}
+		case ICP_P_IS:
+			if (f->kind == F_BOOL)
+				return f->b == (n->op == ICP_IS_TRUE) ? TRI_TRUE : TRI_FALSE;
+			if (f->kind == F_STRING)
+			{
+				if (f->len == 4 && pg_strncasecmp(f->str, "true", 4) == 0)
+					return n->op == ICP_IS_TRUE ? TRI_TRUE : TRI_FALSE;
+				if (f->len == 5 && pg_strncasecmp(f->str, "false", 5) == 0)
+					return n->op == ICP_IS_FALSE ? TRI_TRUE : TRI_FALSE;
+			}
+			return TRI_UNKNOWN;
+	}
+	return TRI_UNKNOWN;
+}
+
+static bool
+negated(const IcpNode *n)
+{
+	return (n->type == ICP_P_IN && n->op == 1) ||
+		(n->type == ICP_P_CMP && n->op == ICP_OP_NE) ||
+		(n->type == ICP_P_REGEX && n->op == 1);
+}
+
+static Tri
+eval_predicate(Source *src, int node)
+{
+	IcpMatcher *m = src->m;
+	const IcpNode *n = &ICP_NODES(m->icp)[node];
+	Fact		f;
+	Tri			result;
+
+	fetch_fact(src, node, &f);
+
+	if (n->type == ICP_P_IS && (n->op == ICP_IS_PRESENT || n->op == ICP_IS_ABSENT))
+		return (f.kind != F_MISSING) == (n->op == ICP_IS_PRESENT) ? TRI_TRUE : TRI_FALSE;
+	if (f.kind == F_MISSING)
+		return TRI_UNKNOWN;
+
+	if (f.kind == F_CONTAINER)
+	{
+		uint32		size;
+
+		if (!JsonContainerIsArray(f.container))
+			return TRI_UNKNOWN;
+		/* an array: true if the test is true for any element */
+		result = TRI_FALSE;
+		size = JsonContainerSize(f.container);
+		for (uint32 i = 0; i < size && result != TRI_TRUE; i++)
+		{
+			JsonbValue *elem = getIthJsonbValueFromContainer(f.container, i);
+			Fact		ef;
+			Tri			t;
+
+			fact_from_jsonb_value(elem, &ef);
+			t = (ef.kind == F_MISSING || ef.kind == F_CONTAINER)
+				? TRI_UNKNOWN : eval_scalar(m, node, &ef);
+			if (t == TRI_TRUE || result == TRI_FALSE)
+				result = t;
+		}
+	}
+	else
+		result = eval_scalar(m, node, &f);
+
+	return negated(n) ? tri_not(result) : result;
+}
+
+static Tri
+eval_node(Source *src, int node)
+{
+	const IcpNode *n = &ICP_NODES(src->m->icp)[node];
+
+	switch (n->type)
+	{
+		case ICP_N_NOT:
+			return tri_not(eval_node(src, node + 1));
+		case ICP_N_AND:
+		case ICP_N_OR:
+			{
+				Tri			stop = n->type == ICP_N_AND ? TRI_FALSE : TRI_TRUE;
+				Tri			result = n->type == ICP_N_AND ? TRI_TRUE : TRI_FALSE;
+				int			kid = node + 1;
+
+				for (int i = 0; i < n->count; i++)
+				{
+					Tri			t = eval_node(src, kid);
+
+					if (t == stop)
+						return stop;
+					if (t == TRI_UNKNOWN)
+						result = TRI_UNKNOWN;
+					kid += ICP_NODES(src->m->icp)[kid].size;
+				}
+				return result;
+			}
+		default:
+			return eval_predicate(src, node);
+	}
+}
+
+/*
+ * fit = 0 if a knock-out fires; otherwise
+ *		 100 * (sum of weights of true criteria) / (sum of positive weights),
+ *		 clamped to 0..100; 100 for a profile of knock-outs only.
+ */
+static double
+evaluate(Source *src, IcpOutcome *outcomes)
+{
+	const IcpHeader *icp = src->m->icp;
+	double		points = 0;
+	bool		knocked = false;
+
+	for (int i = 0; i < icp->ncriteria; i++)
+	{
+		const IcpCriterion *c = &ICP_CRITERIA(icp)[i];
+		bool		matched = eval_node(src, c->root) == TRI_TRUE;
+		bool		ko = (c->kind == ICP_MUST && !matched) ||
+			(c->kind == ICP_MUST_NOT && matched);
+
+		if (c->kind == ICP_WEIGHTED && matched)
+			points += c->weight;
+		knocked |= ko;
+		if (outcomes)
+		{
+			outcomes[i].matched = matched;
+			outcomes[i].knockout = ko;
+			outcomes[i].points = (c->kind == ICP_WEIGHTED && matched) ? c->weight : 0;
+			outcomes[i].max_points = c->kind == ICP_WEIGHTED ? Max(c->weight, 0) : 0;
+		}
+		/* without explanations, the first knock-out settles it */
+		else if (ko)
+			return 0;
+	}
+	if (knocked)
+		return 0;
+	if (icp->total_positive <= 0)
+		return 100;
+	return Min(Max(100.0 * points / icp->total_positive, 0.0), 100.0);
+}
+
+double
+icp_fit_jsonb(IcpMatcher *m, Jsonb *doc, IcpOutcome *outcomes)
+{
+	Source		src = {0};
+	JsonbContainer empty;
+
+	src.m = m;
+	src.doc = &doc->root;
+	if (!JB_ROOT_IS_OBJECT(doc))
+	{
+		/* not an object: every field is missing */
+		memset(&empty, 0, sizeof(empty));
+		empty.header = JB_FOBJECT;
+		src.doc = &empty;
+	}
+	return evaluate(&src, outcomes);
+}
+
+/* The columns of lead_gen.lead an ICP can test, as lead_gen.lead_facts(). */
+static const char *const lead_fact_columns[] = {
+	"email", "first_name", "last_name", "phone", "job_title", "seniority",
+	"decision_maker", "company_name", "industry", "employees", "annual_revenue",
+	"country", "city", "source_channel", "campaign_id", "consent", "budget",
+	"need", "authority", "attributes", NULL
+};
+
+static AttrNumber
+find_column(TupleDesc tupdesc, const char *name)
+{
+	for (int i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			return a->attnum;
+	}
+	return InvalidAttrNumber;
+}
+
+/* Resolve each test's field to a column of the row type, once. */
+static void
+resolve_columns(IcpMatcher *m, TupleDesc tupdesc)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(m->cxt);
+	const IcpHeader *icp = m->icp;
+
+	m->tupdesc = CreateTupleDescCopy(tupdesc);
+	m->attnum = palloc0(icp->nnodes * sizeof(AttrNumber));
+	m->factkind = palloc0(icp->nnodes * sizeof(FactKind));
+	m->values = palloc(tupdesc->natts * sizeof(Datum));
+	m->nulls = palloc(tupdesc->natts * sizeof(bool));
+	m->email_attnum = find_column(tupdesc, "email");
+
+	for (int i = 0; i < icp->nnodes; i++)
+	{
+		const IcpNode *n = &ICP_NODES(icp)[i];
+		char	   *first;
+		AttrNumber	att = InvalidAttrNumber;
+
+		if (n->type <= ICP_N_NOT)
+			continue;
+		first = pnstrdup(ICP_POOL(icp) + n->field_off,
+						 strnlen(ICP_POOL(icp) + n->field_off, n->field_len));
+		if (strcmp(first, "email_domain") == 0)
+		{
+			m->attnum[i] = m->email_attnum;
+			m->factkind[i] = m->email_attnum ? FACT_EMAIL_DOMAIN : FACT_NONE;
+			continue;
+		}
+		for (int k = 0; lead_fact_columns[k]; k++)
+			if (strcmp(first, lead_fact_columns[k]) == 0)
+				att = find_column(tupdesc, first);
+		m->attnum[i] = att;
+		if (att == InvalidAttrNumber)
+			m->factkind[i] = FACT_NONE;
+		else
+		{
+			switch (getBaseType(TupleDescAttr(tupdesc, att - 1)->atttypid))
+			{
+				case TEXTOID:
+				case VARCHAROID:
+				case BPCHAROID:
+				case NAMEOID:
+					m->factkind[i] = FACT_TEXT;
+					break;
+				case INT2OID:
+				case INT4OID:
+				case INT8OID:
+				case FLOAT4OID:
+				case FLOAT8OID:
+				case NUMERICOID:
+					m->factkind[i] = FACT_NUMBER;
+					break;
+				case BOOLOID:
+					m->factkind[i] = FACT_BOOL;
+					break;
+				case JSONBOID:
+					m->factkind[i] = FACT_JSONB;
+					break;
+				default:
+					m->factkind[i] = FACT_OTHER;
+					break;
+			}
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+}
+
+double
+icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, IcpOutcome *outcomes)
+{
+	Source		src = {0};
+
+	/* resolved once; again only if the table was altered since */
+	if (m->tupdesc == NULL || m->tupdesc->natts != tupdesc->natts ||
+		m->tupdesc->tdtypeid != tupdesc->tdtypeid)
+		resolve_columns(m, tupdesc);
+	heap_deform_tuple(tuple, m->tupdesc, m->values, m->nulls);
+	src.m = m;
+	src.values = m->values;
+	src.nulls = m->nulls;
+	src.detoasted = palloc0(tupdesc->natts * sizeof(Jsonb *));
+	return evaluate(&src, outcomes);
+}
+
+double
+icp_fit_row(IcpMatcher *m, HeapTupleHeader row, IcpOutcome *outcomes)
+{
+	HeapTupleData tuple;
+	Oid			typid = HeapTupleHeaderGetTypeId(row);
+	int32		typmod = HeapTupleHeaderGetTypMod(row);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&(tuple.t_self));
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+
+	if (m->tupdesc == NULL)
+	{
+		TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, typmod);
+
+		resolve_columns(m, tupdesc);
+		ReleaseTupleDesc(tupdesc);
+	}
+	return icp_fit_tuple(m, &tuple, m->tupdesc, outcomes);
+}
+
+/* ------------------------------------------------------------------------
+ * SQL functions
+ * ------------------------------------------------------------------------
+ */
+
+static IcpMatcher *
+matcher_for_call(FunctionCallInfo fcinfo)
+{
+	IcpMatcher *m = icp_matcher_get((IcpMatcher *) fcinfo->flinfo->fn_extra,
+									PG_GETARG_DATUM(0), fcinfo->flinfo->fn_mcxt);
+
+	fcinfo->flinfo->fn_extra = m;
+	return m;
+}
+
+Datum
+lead_gen_icp_match(PG_FUNCTION_ARGS)
+{
+	IcpMatcher *m = matcher_for_call(fcinfo);
+
+	PG_RETURN_FLOAT8(icp_fit_jsonb(m, PG_GETARG_JSONB_P(1), NULL));
+}
+
+Datum
+lead_gen_icp_match_lead(PG_FUNCTION_ARGS)
+{
+	IcpMatcher *m = matcher_for_call(fcinfo);
+
+	PG_RETURN_FLOAT8(icp_fit_row(m, PG_GETARG_HEAPTUPLEHEADER(1), NULL));
+}
+
+static void
+explain_rows(FunctionCallInfo fcinfo, IcpMatcher *m, IcpOutcome *outcomes)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	const IcpHeader *icp = m->icp;
+
+	for (int i = 0; i < icp->ncriteria; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+		const IcpCriterion *c = &ICP_CRITERIA(icp)[i];
+
+		values[0] = CStringGetTextDatum(icp_print_criterion(icp, i));
+		values[1] = CStringGetTextDatum(c->kind == ICP_MUST ? "must"
+										: c->kind == ICP_MUST_NOT ? "must not" : "weighted");
+		values[2] = BoolGetDatum(outcomes[i].matched);
+		values[3] = Float8GetDatum(outcomes[i].points);
+		values[4] = Float8GetDatum(outcomes[i].max_points);
+		values[5] = BoolGetDatum(outcomes[i].knockout);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+Datum
+lead_gen_icp_explain(PG_FUNCTION_ARGS)
+{
+	IcpMatcher *m;
+	IcpOutcome *outcomes;
+
+	InitMaterializedSRF(fcinfo, 0);
+	m = matcher_for_call(fcinfo);
+	outcomes = palloc0(m->icp->ncriteria * sizeof(IcpOutcome));
+	icp_fit_jsonb(m, PG_GETARG_JSONB_P(1), outcomes);
+	explain_rows(fcinfo, m, outcomes);
+	return (Datum) 0;
+}
+
+Datum
+lead_gen_icp_explain_lead(PG_FUNCTION_ARGS)
+{
+	IcpMatcher *m;
+	IcpOutcome *outcomes;
+
+	InitMaterializedSRF(fcinfo, 0);
+	m = matcher_for_call(fcinfo);
+	outcomes = palloc0(m->icp->ncriteria * sizeof(IcpOutcome));
+	icp_fit_row(m, PG_GETARG_HEAPTUPLEHEADER(1), outcomes);
+	explain_rows(fcinfo, m, outcomes);
+	return (Datum) 0;
+}
