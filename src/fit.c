@@ -10,11 +10,19 @@
  * invalidation for that table at commit; every backend drops its copy when
  * it sees it, and reloads on next use.
  *
+ * A profile change and concurrent lead writes must not leave a lead graded
+ * by the old profile.  The change locks lead_gen.lead in SHARE mode before
+ * refreshing every fit: it waits for writers already under way (and then
+ * refreshes their leads too), and writers that come later wait for it to
+ * commit.  Those then read the profile with the latest snapshot, so they see
+ * the new one even if their own snapshot is older.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -23,7 +31,9 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "icp.h"
 
@@ -58,6 +68,7 @@ fit_config_load(void)
 {
 	Oid			nsp;
 	int			rc;
+	SPIPlanPtr	plan;
 
 	if (config.valid)
 		return;
@@ -72,8 +83,14 @@ fit_config_load(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute("SELECT icp, grade_a_min, grade_b_min, grade_c_min, grade_d_min"
-					 " FROM lead_gen.profile WHERE active", true, 0);
+	plan = SPI_prepare("SELECT icp, grade_a_min, grade_b_min, grade_c_min, grade_d_min"
+					   " FROM lead_gen.profile WHERE active", 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the profile query: %s",
+			 SPI_result_code_string(SPI_result));
+	/* the latest committed profile, whatever this transaction's snapshot */
+	rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							  true, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the active profile: %s", SPI_result_code_string(rc));
 	config.has_profile = SPI_processed > 0;
@@ -192,6 +209,15 @@ lead_gen_profile_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("profile_changed: must be fired AFTER a change")));
+
+	/* a snapshot older than the lock would miss leads written meanwhile */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("profiles can only be changed in a READ COMMITTED transaction"),
+				 errdetail("Changing a profile refits every lead, and a transaction snapshot could miss leads written concurrently."),
+				 errhint("Run SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.")));
+	LockRelationOid(get_relname_relid("lead", get_namespace_oid("lead_gen", false)), ShareLock);
 
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	config.valid = false;

@@ -11,7 +11,8 @@ say() { printf '\n==> %s\n' "$*"; }
 # Debian packages the build and the tests need; installed only when missing.
 ensure_packages() {
 	local want=(make gcc postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR"
-				postgresql-"$PG_MAJOR"-cron postgresql-common libipc-run-perl "$@")
+				postgresql-"$PG_MAJOR"-cron postgresql-common libipc-run-perl
+				clang libclang-rt-14-dev "$@")
 	local missing=()
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

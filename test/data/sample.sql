@@ -187,6 +187,18 @@ SET budget = (1 + l.lead_id % 9) * 10000,
 	updated_at = l.updated_at
 WHERE l.stage IN ('sql', 'opportunity', 'customer');
 
+-- The ideal customer profile: mid-size SaaS and fintech buyers in North
+-- America and Western Europe, senior and able to sign; never a competitor.
+INSERT INTO lead_gen.profile (name, icp, active, description) VALUES
+	('b2b_saas', $$industry in (saas, fintech) 30; employees 50..5000 20;
+				   country in (US, CA, GB, DE, NL) 15; job_title ~* '(vp|head|chief|director|founder|ceo)' 15;
+				   decision_maker is true 10; attributes.tech_stack in (salesforce, hubspot) 5;
+				   attributes.pain_points in (scoring, attribution, reporting) 5; employees < 10 -10;
+				   must not email_domain in (competitor.example)$$, true,
+	 'Mid-size SaaS and fintech buyers in North America and Western Europe'),
+	('enterprise', $$employees >= 1000 50; annual_revenue >= 100000000 30; seniority in (vp, c_level) 20$$,
+	 false, 'Large accounts, for the enterprise team');
+
 COMMIT;
 
 ANALYZE lead_gen.campaign, lead_gen.lead, lead_gen.activity, lead_gen.stage_change;

@@ -39,3 +39,21 @@ SELECT changed_at::timestamp(0) AS at, from_stage, to_stage, cause, changed_by, 
 FROM lead_gen.stage_change
 WHERE lead_id = (SELECT min(lead_id) FROM lead_gen.lead WHERE stage = 'customer')
 ORDER BY changed_at;
+
+\echo '== Fit to the ideal customer profile: grades'
+SELECT grade, count(*) AS leads, round(avg(fit)::numeric, 1) AS avg_fit,
+	   count(*) FILTER (WHERE stage = 'customer') AS customers
+FROM lead_gen.lead
+GROUP BY grade
+ORDER BY grade;
+
+\echo '== The best-fitting leads'
+SELECT lead_id, first_name || ' ' || last_name AS name, job_title, company_name AS company,
+	   industry, employees, country, round(fit::numeric, 1) AS fit, grade
+FROM lead_gen.lead
+ORDER BY fit DESC, lead_id
+LIMIT 5;
+
+\echo '== Why the best-fitting lead fits (lead_gen.explain_fit)'
+SELECT criterion, matched, points, max_points
+FROM lead_gen.explain_fit((SELECT lead_id FROM lead_gen.lead ORDER BY fit DESC, lead_id LIMIT 1));
