@@ -316,10 +316,33 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.icp_match(@extschema@.icp, jsonb) IS
 	'Fit 0..100 of a JSON object to an ICP: 0 if a knock-out fires, else matched weight over total positive weight';
 
+CREATE FUNCTION @extschema@.icp_match_facts(profile @extschema@.icp,
+	email text, first_name text, last_name text, phone text, job_title text,
+	seniority text, decision_maker boolean, company_name text, industry text,
+	employees integer, annual_revenue numeric, country text, city text,
+	source_channel text, campaign_id bigint, consent text, budget numeric,
+	need text, authority boolean, attributes jsonb)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lead_gen_icp_match_facts'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.icp_match_facts(@extschema@.icp, text, text, text, text, text, text,
+	boolean, text, text, integer, numeric, text, text, text, bigint, text, numeric, text, boolean, jsonb) IS
+	'Fit 0..100 of a lead given as its fact columns; what icp_match(icp, lead) runs. NULL if the ICP or attributes is NULL';
+
+-- An inlinable SQL wrapper (no SET clause, every name qualified): the
+-- planner turns it into icp_match_facts over the scanned columns, so no
+-- whole row is formed per lead.
 CREATE FUNCTION @extschema@.icp_match(profile @extschema@.icp, l @extschema@.lead)
 RETURNS float8
-AS 'MODULE_PATHNAME', 'lead_gen_icp_match_lead'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT @extschema@.icp_match_facts($1,
+		($2).email, ($2).first_name, ($2).last_name, ($2).phone, ($2).job_title,
+		($2).seniority, ($2).decision_maker, ($2).company_name, ($2).industry,
+		($2).employees, ($2).annual_revenue, ($2).country, ($2).city,
+		($2).source_channel, ($2).campaign_id, ($2).consent, ($2).budget,
+		($2).need, ($2).authority, ($2).attributes)
+$$;
 COMMENT ON FUNCTION @extschema@.icp_match(@extschema@.icp, @extschema@.lead) IS
 	'Fit 0..100 of a lead to an ICP; the same as icp_match(profile, lead_facts(l)), without building the JSON';
 

@@ -92,3 +92,16 @@ SELECT kind, campaign_id FROM lead_gen.activity ORDER BY activity_id;
 DELETE FROM lead_gen.lead WHERE lead_id = 2;
 SELECT count(*) AS activities_left FROM lead_gen.activity;
 SELECT count(*) AS history_left FROM lead_gen.stage_change;
+
+-- Every SQL and PL/pgSQL function pins its search_path, except the ones the
+-- planner must inline (they may have no SET clause; every name in them is
+-- schema-qualified instead).
+SELECT p.oid::regprocedure AS unpinned_function
+FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang
+WHERE p.pronamespace = 'lead_gen'::regnamespace
+  AND l.lanname IN ('sql', 'plpgsql')
+  AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
+ORDER BY 1;
+-- No SECURITY DEFINER anywhere.
+SELECT p.oid::regprocedure AS security_definer
+FROM pg_proc AS p WHERE p.pronamespace = 'lead_gen'::regnamespace AND p.prosecdef;

@@ -41,7 +41,7 @@ PG_FUNCTION_INFO_V1(lead_gen_icp_eq);
 PG_FUNCTION_INFO_V1(lead_gen_icp_ne);
 PG_FUNCTION_INFO_V1(lead_gen_icp_hash);
 PG_FUNCTION_INFO_V1(lead_gen_icp_match);
-PG_FUNCTION_INFO_V1(lead_gen_icp_match_lead);
+PG_FUNCTION_INFO_V1(lead_gen_icp_match_facts);
 PG_FUNCTION_INFO_V1(lead_gen_icp_explain);
 PG_FUNCTION_INFO_V1(lead_gen_icp_explain_lead);
 
@@ -286,10 +286,91 @@ fold(IcpMatcher *m, const char *s, int len, int *outlen)
 		m->scratchlen = newlen;
 	}
 	for (int i = 0; i < len; i++)
-		m->scratch[i] = pg_ascii_tolower((unsigned char) s[i]);
+	{
+		char		c = s[i];
+
+		m->scratch[i] = (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+	}
 	m->scratch[len] = '\0';
 	*outlen = len;
 	return m->scratch;
+}
+
+const LeadFactColumn lead_fact_columns[LEAD_FACT_COUNT] = {
+	{"email", TEXTOID}, {"first_name", TEXTOID}, {"last_name", TEXTOID},
+	{"phone", TEXTOID}, {"job_title", TEXTOID}, {"seniority", TEXTOID},
+	{"decision_maker", BOOLOID}, {"company_name", TEXTOID}, {"industry", TEXTOID},
+	{"employees", INT4OID}, {"annual_revenue", NUMERICOID}, {"country", TEXTOID},
+	{"city", TEXTOID}, {"source_channel", TEXTOID}, {"campaign_id", INT8OID},
+	{"consent", TEXTOID}, {"budget", NUMERICOID}, {"need", TEXTOID},
+	{"authority", BOOLOID}, {"attributes", JSONBOID}
+};
+
+/*
+ * A pattern such as '(vp|head|chief)' or 'data' is only literal
+ * alternatives; "contains any of these words" answers it without running the
+ * regex engine.  Returns the folded words, NUL-separated, or NULL when the
+ * pattern uses any regular-expression syntax.
+ */
+static char *
+literal_alternatives(IcpMatcher *m, const char *pat, int len, int *outlen)
+{
+	const char *f;
+	char	   *words;
+	int			flen;
+
+	if (len >= 2 && pat[0] == '(' && pat[len - 1] == ')')
+	{
+		pat++;
+		len -= 2;
+	}
+	if (len == 0)
+		return NULL;
+	for (int i = 0; i < len; i++)
+	{
+		char		c = pat[i];
+
+		if (!(isalnum((unsigned char) c) || c == ' ' || c == '|' || c == '-' ||
+			  c == '_' || c == '@' || c == ',' || c == '/' || c == '&' || c == '\''))
+			return NULL;
+		if (c == '|' && (i == 0 || i == len - 1 || pat[i + 1] == '|'))
+			return NULL;		/* an empty alternative matches everything */
+	}
+	f = fold(m, pat, len, &flen);
+	words = pnstrdup(f, flen);
+	for (int i = 0; i < flen; i++)
+		if (words[i] == '|')
+			words[i] = '\0';
+	*outlen = flen;
+	return words;
+}
+
+/* Which lead fact each test's field names, and the length of that name. */
+static void
+resolve_facts(IcpMatcher *m)
+{
+	const IcpHeader *icp = m->icp;
+
+	m->fact = palloc(icp->nnodes * sizeof(int16));
+	m->firstlen = palloc0(icp->nnodes * sizeof(uint16));
+	for (int i = 0; i < icp->nnodes; i++)
+	{
+		const IcpNode *n = &ICP_NODES(icp)[i];
+		const char *path = ICP_POOL(icp) + n->field_off;
+		int			len;
+
+		m->fact[i] = LEAD_FACT_NONE;
+		if (n->type <= ICP_N_NOT)
+			continue;
+		len = strnlen(path, n->field_len);
+		m->firstlen[i] = (uint16) len;
+		if (len == 12 && memcmp(path, "email_domain", 12) == 0)
+			m->fact[i] = LEAD_FACT_EMAIL_DOMAIN;
+		for (int k = 0; k < LEAD_FACT_COUNT; k++)
+			if ((int) strlen(lead_fact_columns[k].name) == len &&
+				memcmp(path, lead_fact_columns[k].name, len) == 0)
+				m->fact[i] = (int16) k;
+	}
 }
 
 IcpMatcher *
@@ -347,6 +428,8 @@ icp_matcher_get(IcpMatcher *old, Datum icpdatum, MemoryContext parent)
 	cb->arg = m;
 	MemoryContextRegisterResetCallback(cxt, cb);
 	m->regex = palloc0(icp->nnodes * sizeof(regex_t *));
+	m->literals = palloc0(icp->nnodes * sizeof(char *));
+	m->literalslen = palloc0(icp->nnodes * sizeof(int));
 	for (int i = 0; i < icp->nnodes; i++)
 	{
 		const IcpNode *n = &ICP_NODES(icp)[i];
@@ -357,8 +440,11 @@ icp_matcher_get(IcpMatcher *old, Datum icpdatum, MemoryContext parent)
 		v = &ICP_VALUES(icp)[n->value];
 		m->regex[i] = palloc0(sizeof(regex_t));
 		compile_pattern(m->regex[i], ICP_POOL(icp) + v->off, (int) v->len);
+		m->literals[i] = literal_alternatives(m, ICP_POOL(icp) + v->off, (int) v->len,
+											  &m->literalslen[i]);
 	}
 
+	resolve_facts(m);
 	MemoryContextSwitchTo(oldcxt);
 	return m;
 }
@@ -402,14 +488,14 @@ typedef struct Fact
 	JsonbContainer *container;
 } Fact;
 
-/* Where a fact comes from: a jsonb document, or a deformed lead row. */
+/* Where facts come from: a jsonb document, or lead facts in column order. */
 typedef struct Source
 {
 	IcpMatcher *m;
 	JsonbContainer *doc;		/* jsonb source */
-	Datum	   *values;			/* row source */
+	Datum	   *values;			/* lead source, LEAD_FACT_COUNT of them */
 	bool	   *nulls;
-	Jsonb	  **detoasted;		/* per attribute, for this row */
+	Jsonb	   *attributes;		/* detoasted on first use */
 } Source;
 
 static void
@@ -496,60 +582,50 @@ static void
 fact_from_column(Source *src, int node, const char *path, int len, Fact *f)
 {
 	IcpMatcher *m = src->m;
-	AttrNumber	att = m->attnum[node];
+	int			fact = m->fact[node];
+	int			first = m->firstlen[node];
+	int			column = fact == LEAD_FACT_EMAIL_DOMAIN ? LEAD_FACT_EMAIL : fact;
 	Datum		d;
-	int			seglen = strnlen(path, len);
 
 	memset(f, 0, sizeof(*f));
 	f->kind = F_MISSING;
-	if (att <= 0 || src->nulls[att - 1])
+	if (fact == LEAD_FACT_NONE || src->nulls[column])
 		return;
-	d = src->values[att - 1];
+	d = src->values[column];
 
-	switch (m->factkind[node])
+	if (fact == LEAD_FACT_ATTRIBUTES)
 	{
-		case FACT_NONE:
+		if (src->attributes == NULL)
+			src->attributes = DatumGetJsonbP(d);
+		if (first < len)
+			walk_container(&src->attributes->root, path + first + 1, len - first - 1, f);
+		else
+			fact_from_jsonb(src->attributes, f);
+		return;
+	}
+	if (first < len)
+		return;					/* scalar columns have no sub-fields */
+
+	if (fact == LEAD_FACT_EMAIL_DOMAIN)
+	{
+		text	   *t = DatumGetTextPP(d);
+		const char *s = VARDATA_ANY(t);
+		int			n = VARSIZE_ANY_EXHDR(t);
+		int			at = n - 1;
+
+		while (at >= 0 && s[at] != '@')
+			at--;
+		if (at < 0 || at == n - 1)
 			return;
-		case FACT_EMAIL_DOMAIN:
-			{
-				text	   *t = DatumGetTextPP(d);
-				const char *s = VARDATA_ANY(t);
-				int			n = VARSIZE_ANY_EXHDR(t);
-				int			at = n - 1;
-
-				if (seglen < len)
-					return;
-				while (at >= 0 && s[at] != '@')
-					at--;
-				if (at < 0 || at == n - 1)
-					return;
-				f->kind = F_STRING;
-				f->str = s + at + 1;
-				f->len = n - at - 1;
-				return;
-			}
-		case FACT_JSONB:
-			{
-				Jsonb	   *jb = src->detoasted[att - 1];
-
-				if (jb == NULL)
-					jb = src->detoasted[att - 1] = DatumGetJsonbP(d);
-				if (seglen < len)
-					walk_container(&jb->root, path + seglen + 1, len - seglen - 1, f);
-				else
-					fact_from_jsonb(jb, f);
-				return;
-			}
-		default:
-			break;
+		f->kind = F_STRING;
+		f->str = s + at + 1;
+		f->len = n - at - 1;
+		return;
 	}
 
-	/* scalar columns have no sub-fields */
-	if (seglen < len)
-		return;
-	switch (m->factkind[node])
+	switch (lead_fact_columns[fact].type)
 	{
-		case FACT_TEXT:
+		case TEXTOID:
 			{
 				text	   *t = DatumGetTextPP(d);
 
@@ -558,54 +634,28 @@ fact_from_column(Source *src, int node, const char *path, int len, Fact *f)
 				f->len = VARSIZE_ANY_EXHDR(t);
 				break;
 			}
-		case FACT_NUMBER:
-			{
-				Oid			type = getBaseType(TupleDescAttr(m->tupdesc, att - 1)->atttypid);
-
-				f->kind = F_NUMBER;
-				f->numdatum = d;
-				f->numtype = type;
-				switch (type)
-				{
-					case INT2OID:
-						f->num = DatumGetInt16(d);
-						break;
-					case INT4OID:
-						f->num = DatumGetInt32(d);
-						break;
-					case INT8OID:
-						f->num = (double) DatumGetInt64(d);
-						break;
-					case FLOAT4OID:
-						f->num = DatumGetFloat4(d);
-						break;
-					case FLOAT8OID:
-						f->num = DatumGetFloat8(d);
-						break;
-					default:
-						f->num = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
-						break;
-				}
-				break;
-			}
-		case FACT_BOOL:
+		case BOOLOID:
 			f->kind = F_BOOL;
 			f->b = DatumGetBool(d);
 			break;
+		case INT4OID:
+			f->kind = F_NUMBER;
+			f->numdatum = d;
+			f->numtype = INT4OID;
+			f->num = DatumGetInt32(d);
+			break;
+		case INT8OID:
+			f->kind = F_NUMBER;
+			f->numdatum = d;
+			f->numtype = INT8OID;
+			f->num = (double) DatumGetInt64(d);
+			break;
 		default:
-			{
-				Oid			outfunc;
-				bool		isvarlena;
-				char	   *s;
-
-				getTypeOutputInfo(TupleDescAttr(m->tupdesc, att - 1)->atttypid,
-								  &outfunc, &isvarlena);
-				s = OidOutputFunctionCall(outfunc, d);
-				f->kind = F_STRING;
-				f->str = s;
-				f->len = strlen(s);
-				break;
-			}
+			f->kind = F_NUMBER;
+			f->numdatum = d;
+			f->numtype = NUMERICOID;
+			f->num = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+			break;
 	}
 }
 
@@ -678,19 +728,19 @@ fact_number(const Fact *f, double *out)
  * ------------------------------------------------------------------------
  */
 
+static bool
+is_ascii(const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (IS_HIGHBIT_SET(s[i]))
+			return false;
+	return true;
+}
+
 static Tri
 tri_not(Tri t)
 {
 	return t == TRI_UNKNOWN ? TRI_UNKNOWN : (t == TRI_TRUE ? TRI_FALSE : TRI_TRUE);
-}
-
-static bool
-text_equals_value(IcpMatcher *m, const char *s, int len, uint32 vi)
-{
-	int			flen;
-	const char *f = fold(m, s, len, &flen);
-
-	return flen == m->foldedlen[vi] && memcmp(f, m->folded[vi], flen) == 0;
 }
 
 /*
@@ -734,6 +784,8 @@ eval_scalar(IcpMatcher *m, int node, const Fact *f)
 				bool		have_num = fact_number(f, &num);
 				bool		have_text = fact_text(f, &s, &len);
 				int			count = n->type == ICP_P_IN ? n->count : 1;
+				const char *folded = NULL;
+				int			flen = 0;
 
 				if (!have_num && !have_text)
 					return TRI_UNKNOWN;
@@ -745,8 +797,13 @@ eval_scalar(IcpMatcher *m, int node, const Fact *f)
 					{
 						if (have_num && num == values[vi].num)
 							return TRI_TRUE;
+						continue;
 					}
-					else if (have_text && text_equals_value(m, s, len, vi))
+					if (!have_text)
+						continue;
+					if (folded == NULL)
+						folded = fold(m, s, len, &flen);
+					if (flen == m->foldedlen[vi] && memcmp(folded, m->folded[vi], flen) == 0)
 						return TRI_TRUE;
 				}
 				return TRI_FALSE;
@@ -763,6 +820,18 @@ eval_scalar(IcpMatcher *m, int node, const Fact *f)
 
 				if (!fact_text(f, &s, &len))
 					return TRI_UNKNOWN;
+				if (m->literals[node] && is_ascii(s, len))
+				{
+					int			hlen;
+					const char *hay = fold(m, s, len, &hlen);
+					const char *w = m->literals[node];
+					const char *end = w + m->literalslen[node];
+
+					for (; w < end; w += strlen(w) + 1)
+						if (memmem(hay, hlen, w, strlen(w)))
+							return TRI_TRUE;
+					return TRI_FALSE;
+				}
 				wdata = palloc((len + 1) * sizeof(pg_wchar));
 				wlen = pg_mb2wchar_with_len(s, wdata, len);
 				rc = pg_regexec(m->regex[node], wdata, wlen, 0, NULL, 0, NULL, 0);
@@ -958,91 +1027,48 @@ icp_fit_jsonb(IcpMatcher *m, Jsonb *doc, IcpOutcome *outcomes)
 	return evaluate(&src, outcomes);
 }
 
-/* The columns of lead_gen.lead an ICP can test, as lead_gen.lead_facts(). */
-static const char *const lead_fact_columns[] = {
-	"email", "first_name", "last_name", "phone", "job_title", "seniority",
-	"decision_maker", "company_name", "industry", "employees", "annual_revenue",
-	"country", "city", "source_channel", "campaign_id", "consent", "budget",
-	"need", "authority", "attributes", NULL
-};
-
-static AttrNumber
-find_column(TupleDesc tupdesc, const char *name)
+double
+icp_fit_facts(IcpMatcher *m, Datum *values, bool *nulls, IcpOutcome *outcomes)
 {
-	for (int i = 0; i < tupdesc->natts; i++)
-	{
-		Form_pg_attribute a = TupleDescAttr(tupdesc, i);
+	Source		src = {0};
 
-		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
-			return a->attnum;
-	}
-	return InvalidAttrNumber;
+	src.m = m;
+	src.values = values;
+	src.nulls = nulls;
+	return evaluate(&src, outcomes);
 }
 
-/* Resolve each test's field to a column of the row type, once. */
+/* Where each fact's column is in a row type; checked once per row type. */
 static void
 resolve_columns(IcpMatcher *m, TupleDesc tupdesc)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(m->cxt);
-	const IcpHeader *icp = m->icp;
 
-	m->tupdesc = CreateTupleDescCopy(tupdesc);
-	m->attnum = palloc0(icp->nnodes * sizeof(AttrNumber));
-	m->factkind = palloc0(icp->nnodes * sizeof(FactKind));
-	m->values = palloc(tupdesc->natts * sizeof(Datum));
-	m->nulls = palloc(tupdesc->natts * sizeof(bool));
-	m->email_attnum = find_column(tupdesc, "email");
-
-	for (int i = 0; i < icp->nnodes; i++)
+	if (m->tupdesc)
 	{
-		const IcpNode *n = &ICP_NODES(icp)[i];
-		char	   *first;
-		AttrNumber	att = InvalidAttrNumber;
+		FreeTupleDesc(m->tupdesc);
+		pfree(m->rowvalues);
+		pfree(m->rownulls);
+	}
+	m->tupdesc = CreateTupleDescCopy(tupdesc);
+	m->rowvalues = palloc(tupdesc->natts * sizeof(Datum));
+	m->rownulls = palloc(tupdesc->natts * sizeof(bool));
+	for (int k = 0; k < LEAD_FACT_COUNT; k++)
+	{
+		m->fact_attnum[k] = InvalidAttrNumber;
+		for (int i = 0; i < tupdesc->natts; i++)
+		{
+			Form_pg_attribute a = TupleDescAttr(tupdesc, i);
 
-		if (n->type <= ICP_N_NOT)
-			continue;
-		first = pnstrdup(ICP_POOL(icp) + n->field_off,
-						 strnlen(ICP_POOL(icp) + n->field_off, n->field_len));
-		if (strcmp(first, "email_domain") == 0)
-		{
-			m->attnum[i] = m->email_attnum;
-			m->factkind[i] = m->email_attnum ? FACT_EMAIL_DOMAIN : FACT_NONE;
-			continue;
-		}
-		for (int k = 0; lead_fact_columns[k]; k++)
-			if (strcmp(first, lead_fact_columns[k]) == 0)
-				att = find_column(tupdesc, first);
-		m->attnum[i] = att;
-		if (att == InvalidAttrNumber)
-			m->factkind[i] = FACT_NONE;
-		else
-		{
-			switch (getBaseType(TupleDescAttr(tupdesc, att - 1)->atttypid))
-			{
-				case TEXTOID:
-				case VARCHAROID:
-				case BPCHAROID:
-				case NAMEOID:
-					m->factkind[i] = FACT_TEXT;
-					break;
-				case INT2OID:
-				case INT4OID:
-				case INT8OID:
-				case FLOAT4OID:
-				case FLOAT8OID:
-				case NUMERICOID:
-					m->factkind[i] = FACT_NUMBER;
-					break;
-				case BOOLOID:
-					m->factkind[i] = FACT_BOOL;
-					break;
-				case JSONBOID:
-					m->factkind[i] = FACT_JSONB;
-					break;
-				default:
-					m->factkind[i] = FACT_OTHER;
-					break;
-			}
+			if (a->attisdropped || strcmp(NameStr(a->attname), lead_fact_columns[k].name) != 0)
+				continue;
+			if (getBaseType(a->atttypid) != lead_fact_columns[k].type)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("column \"%s\" of a lead has type %s, not %s",
+								lead_fact_columns[k].name, format_type_be(a->atttypid),
+								format_type_be(lead_fact_columns[k].type))));
+			m->fact_attnum[k] = a->attnum;
 		}
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -1051,40 +1077,38 @@ resolve_columns(IcpMatcher *m, TupleDesc tupdesc)
 double
 icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, IcpOutcome *outcomes)
 {
-	Source		src = {0};
+	Datum		values[LEAD_FACT_COUNT];
+	bool		nulls[LEAD_FACT_COUNT];
 
 	/* resolved once; again only if the table was altered since */
-	if (m->tupdesc == NULL || m->tupdesc->natts != tupdesc->natts ||
-		m->tupdesc->tdtypeid != tupdesc->tdtypeid)
+	if (m->tupdesc == NULL || !equalTupleDescs(m->tupdesc, tupdesc))
 		resolve_columns(m, tupdesc);
-	heap_deform_tuple(tuple, m->tupdesc, m->values, m->nulls);
-	src.m = m;
-	src.values = m->values;
-	src.nulls = m->nulls;
-	src.detoasted = palloc0(tupdesc->natts * sizeof(Jsonb *));
-	return evaluate(&src, outcomes);
+	heap_deform_tuple(tuple, tupdesc, m->rowvalues, m->rownulls);
+	for (int k = 0; k < LEAD_FACT_COUNT; k++)
+	{
+		AttrNumber	att = m->fact_attnum[k];
+
+		nulls[k] = att == InvalidAttrNumber || m->rownulls[att - 1];
+		values[k] = nulls[k] ? (Datum) 0 : m->rowvalues[att - 1];
+	}
+	return icp_fit_facts(m, values, nulls, outcomes);
 }
 
 double
 icp_fit_row(IcpMatcher *m, HeapTupleHeader row, IcpOutcome *outcomes)
 {
 	HeapTupleData tuple;
-	Oid			typid = HeapTupleHeaderGetTypeId(row);
-	int32		typmod = HeapTupleHeaderGetTypMod(row);
+	TupleDesc	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
+												 HeapTupleHeaderGetTypMod(row));
+	double		fit;
 
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
 	ItemPointerSetInvalid(&(tuple.t_self));
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
-
-	if (m->tupdesc == NULL)
-	{
-		TupleDesc	tupdesc = lookup_rowtype_tupdesc(typid, typmod);
-
-		resolve_columns(m, tupdesc);
-		ReleaseTupleDesc(tupdesc);
-	}
-	return icp_fit_tuple(m, &tuple, m->tupdesc, outcomes);
+	fit = icp_fit_tuple(m, &tuple, tupdesc, outcomes);
+	ReleaseTupleDesc(tupdesc);
+	return fit;
 }
 
 /* ------------------------------------------------------------------------
@@ -1092,12 +1116,20 @@ icp_fit_row(IcpMatcher *m, HeapTupleHeader row, IcpOutcome *outcomes)
  * ------------------------------------------------------------------------
  */
 
+/*
+ * The matcher for this call site: built on the first call, kept while the
+ * ICP argument stays the same.  A constant or parameter cannot change during
+ * the query, so then not even the comparison is repeated.
+ */
 static IcpMatcher *
 matcher_for_call(FunctionCallInfo fcinfo)
 {
-	IcpMatcher *m = icp_matcher_get((IcpMatcher *) fcinfo->flinfo->fn_extra,
-									PG_GETARG_DATUM(0), fcinfo->flinfo->fn_mcxt);
+	IcpMatcher *m = (IcpMatcher *) fcinfo->flinfo->fn_extra;
 
+	if (m != NULL && m->stable_arg)
+		return m;
+	m = icp_matcher_get(m, PG_GETARG_DATUM(0), fcinfo->flinfo->fn_mcxt);
+	m->stable_arg = get_fn_expr_arg_stable(fcinfo->flinfo, 0);
 	fcinfo->flinfo->fn_extra = m;
 	return m;
 }
@@ -1110,12 +1142,31 @@ lead_gen_icp_match(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(icp_fit_jsonb(m, PG_GETARG_JSONB_P(1), NULL));
 }
 
+/*
+ * icp_match_facts(icp, email, ..., attributes): what icp_match(icp, lead)
+ * inlines to, so that a query passes the fact columns straight from the scan
+ * instead of forming and taking apart a whole row.  Not strict (a lead has
+ * NULL columns); NULL when the ICP is NULL or the lead is (attributes is NOT
+ * NULL in every lead).
+ */
 Datum
-lead_gen_icp_match_lead(PG_FUNCTION_ARGS)
+lead_gen_icp_match_facts(PG_FUNCTION_ARGS)
 {
-	IcpMatcher *m = matcher_for_call(fcinfo);
+	IcpMatcher *m;
+	Datum		values[LEAD_FACT_COUNT];
+	bool		nulls[LEAD_FACT_COUNT];
 
-	PG_RETURN_FLOAT8(icp_fit_row(m, PG_GETARG_HEAPTUPLEHEADER(1), NULL));
+	if (PG_NARGS() != LEAD_FACT_COUNT + 1)
+		elog(ERROR, "icp_match_facts: expected %d arguments", LEAD_FACT_COUNT + 1);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1 + LEAD_FACT_ATTRIBUTES))
+		PG_RETURN_NULL();
+	m = matcher_for_call(fcinfo);
+	for (int k = 0; k < LEAD_FACT_COUNT; k++)
+	{
+		nulls[k] = PG_ARGISNULL(k + 1);
+		values[k] = nulls[k] ? (Datum) 0 : PG_GETARG_DATUM(k + 1);
+	}
+	PG_RETURN_FLOAT8(icp_fit_facts(m, values, nulls, NULL));
 }
 
 static void

@@ -22,22 +22,30 @@
 #define DatumGetIcpP(X)		((IcpHeader *) PG_DETOAST_DATUM(X))
 #define PG_GETARG_ICP_P(n)	DatumGetIcpP(PG_GETARG_DATUM(n))
 
-/* How a lead column is read as a fact (see lead_fact_columns in icp.c). */
-typedef enum FactKind
+/*
+ * The facts of a lead an ICP can test: these columns of lead_gen.lead, in
+ * this order (the order of lead_gen.icp_match_facts' arguments), plus
+ * email_domain, derived from email.  lead_gen.lead_facts() builds the same
+ * facts as JSON.
+ */
+#define LEAD_FACT_COUNT			20
+#define LEAD_FACT_EMAIL			0
+#define LEAD_FACT_ATTRIBUTES	19
+#define LEAD_FACT_EMAIL_DOMAIN	LEAD_FACT_COUNT	/* derived */
+#define LEAD_FACT_NONE			(-1)
+
+typedef struct LeadFactColumn
 {
-	FACT_NONE,					/* not a fact: the field is missing */
-	FACT_TEXT,
-	FACT_NUMBER,				/* int2/int4/int8/float8/numeric */
-	FACT_BOOL,
-	FACT_JSONB,
-	FACT_OTHER,					/* read through its output function */
-	FACT_EMAIL_DOMAIN			/* derived from the email column */
-} FactKind;
+	const char *name;
+	Oid			type;			/* base type of the column */
+} LeadFactColumn;
+
+extern const LeadFactColumn lead_fact_columns[LEAD_FACT_COUNT];
 
 /*
  * An ICP prepared for matching: the value itself, set members folded to
- * lower case once, regular expressions compiled once, and (for lead rows)
- * where each field's column is.  Lives in a memory context of its own, so
+ * lower case once, regular expressions compiled once, each test's field
+ * resolved to a lead fact once.  Lives in a memory context of its own, so
  * it can be kept for a whole query (fn_extra) or a whole session (the fit
  * trigger's cache).
  */
@@ -46,21 +54,24 @@ typedef struct IcpMatcher
 	MemoryContext cxt;
 	char	   *key;			/* the raw (possibly compressed) datum it was built from */
 	Size		keylen;
+	bool		stable_arg;		/* the ICP argument is a constant or parameter */
 	IcpHeader  *icp;
 	char	  **folded;			/* per value: lower-cased string, or NULL */
 	int		   *foldedlen;
 	regex_t   **regex;			/* per node: compiled pattern, or NULL */
+	char	  **literals;		/* per node: a pattern that is only literal
+								 * alternatives, as NUL-separated folded words */
+	int		   *literalslen;
 	char	   *scratch;		/* for folding values */
 	int			scratchlen;
+	int16	   *fact;			/* per node: LEAD_FACT_* of its first name */
+	uint16	   *firstlen;		/* per node: bytes of its first name */
 
-	/* lead rows: per node, the column of the field's first name */
-	Oid			rowtype;
+	/* lead rows: where each fact's column is in the row type last seen */
 	TupleDesc	tupdesc;
-	AttrNumber *attnum;			/* per node; 0 if no such fact */
-	FactKind   *factkind;		/* per node */
-	AttrNumber	email_attnum;
-	Datum	   *values;			/* the deformed row */
-	bool	   *nulls;
+	AttrNumber	fact_attnum[LEAD_FACT_COUNT];
+	Datum	   *rowvalues;
+	bool	   *rownulls;
 } IcpMatcher;
 
 /* What one criterion did. */
@@ -77,12 +88,15 @@ extern IcpMatcher *icp_matcher_get(IcpMatcher *old, Datum icpdatum,
 extern void icp_matcher_free(IcpMatcher *m);
 
 /*
- * Fit (0..100) of a jsonb object or of a lead row (a tuple of the row type
- * lead_gen.lead); outcomes (one per criterion) filled in if not NULL.
+ * Fit (0..100) of a jsonb object, of lead facts given as values in
+ * lead_fact_columns order, or of a lead row (a tuple of lead_gen.lead);
+ * outcomes (one per criterion) are filled in if not NULL.
  */
 extern double icp_fit_jsonb(IcpMatcher *m, Jsonb *doc, IcpOutcome *outcomes);
-extern double icp_fit_row(IcpMatcher *m, HeapTupleHeader row, IcpOutcome *outcomes);
+extern double icp_fit_facts(IcpMatcher *m, Datum *values, bool *nulls,
+							IcpOutcome *outcomes);
 extern double icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc,
 							IcpOutcome *outcomes);
+extern double icp_fit_row(IcpMatcher *m, HeapTupleHeader row, IcpOutcome *outcomes);
 
 #endif							/* LEAD_GEN_ICP_H */

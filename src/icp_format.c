@@ -1350,9 +1350,21 @@ print_criterion(StrBuf *b, const IcpHeader *h, int i)
 
 	if (c->kind == ICP_MUST)
 	{
+		StrBuf		e = {0};
+
+		/* "must not ..." would read back as a must-not criterion */
+		buf_append(&e, "", 0);
+		print_node(&e, h, c->root, 0);
 		buf_puts(b, "must ");
-		/* "must not x" would read back as a must-not criterion */
-		print_node(b, h, c->root, ICP_NODES(h)[c->root].type == ICP_N_NOT ? 4 : 0);
+		if (strncmp(e.data, "not ", 4) == 0)
+		{
+			buf_puts(b, "(");
+			buf_puts(b, e.data);
+			buf_puts(b, ")");
+		}
+		else
+			buf_puts(b, e.data);
+		icp_free(e.data);
 	}
 	else if (c->kind == ICP_MUST_NOT)
 	{
