@@ -155,8 +155,14 @@ CREATE INDEX lead_campaign_idx ON @extschema@.lead (campaign_id);
 CREATE INDEX lead_stage_idx ON @extschema@.lead (stage);
 CREATE INDEX lead_created_at_idx ON @extschema@.lead (created_at);
 
+-- updated_at follows what people and applications write, not the values
+-- lead_gen derives (fit, grade): refitting after a profile change, or a
+-- restore, leaves it alone.
 CREATE TRIGGER lead_touch_updated_at
-	BEFORE UPDATE ON @extschema@.lead
+	BEFORE UPDATE OF email, first_name, last_name, phone, job_title, seniority, decision_maker,
+		company_name, industry, employees, annual_revenue, country, city, source_channel,
+		campaign_id, consent, budget, need, authority, timeline, attributes, stage, created_at
+	ON @extschema@.lead
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.touch_updated_at('updated_at');
 
 COMMENT ON TABLE @extschema@.lead IS
@@ -182,7 +188,8 @@ COMMENT ON COLUMN @extschema@.lead.fit IS
 	'Fit to the active ideal customer profile, 0..100; NULL when no profile is active. Kept by trigger lead_fit';
 COMMENT ON COLUMN @extschema@.lead.grade IS
 	'Grade A (best fit) .. F from fit and the active profile''s cut-offs. Kept by trigger lead_fit';
-COMMENT ON COLUMN @extschema@.lead.updated_at IS 'Last change of the row, kept by trigger lead_touch_updated_at';
+COMMENT ON COLUMN @extschema@.lead.updated_at IS
+	'Last change of the lead''s own data (not of values lead_gen derives), kept by trigger lead_touch_updated_at';
 
 -- ---------------------------------------------------------------------------
 -- Activity: one behavioral event of a lead

@@ -32,9 +32,15 @@ SELECT email, fit, grade FROM lead_gen.lead ORDER BY email;
 SELECT lead_gen.fit_grade(95) AS a, lead_gen.fit_grade(94.9) AS b, lead_gen.fit_grade(40) AS c,
 	   lead_gen.fit_grade(20) AS d, lead_gen.fit_grade(19.99) AS f, lead_gen.fit_grade(NULL) AS null_fit;
 
--- Changing the ICP refits everyone; refresh_fit() finds nothing left to do.
+-- Changing the ICP refits everyone (in this transaction, leaving updated_at
+-- alone: fit is derived); refresh_fit() then finds nothing left to do.
+CREATE TEMP TABLE before AS SELECT lead_id, updated_at FROM lead_gen.lead;
+BEGIN;
 UPDATE lead_gen.profile SET icp = 'country in (FR) 1; must not industry in (fintech)' WHERE name = 'b2b';
 SELECT email, fit, grade FROM lead_gen.lead ORDER BY email;
+COMMIT;
+SELECT count(*) AS updated_at_moved
+FROM lead_gen.lead l JOIN before b USING (lead_id) WHERE l.updated_at <> b.updated_at;
 SELECT lead_gen.refresh_fit() AS changed;
 
 -- Only one profile is active at a time.
