@@ -6,9 +6,7 @@
  *
  * The active profile is read once and kept per backend, with its matcher
  * (regexes compiled, columns resolved), so the trigger costs one match per
- * row and no query.  A change to lead_gen.profile sends a relcache
- * invalidation for that table at commit; every backend drops its copy when
- * it sees it, and reloads on next use.
+ * row and no query; config.h says when it is reloaded.
  *
  * A profile change and concurrent lead writes must not leave a lead graded
  * by the old profile.  The change locks lead_gen.lead in SHARE mode before
@@ -23,18 +21,15 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
-#include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "storage/lmgr.h"
 #include "utils/rel.h"
-#include "utils/snapmgr.h"
 
+#include "config.h"
 #include "icp.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_lead_fit);
@@ -44,55 +39,26 @@ PG_FUNCTION_INFO_V1(lead_gen_profile_changed);
 
 typedef struct FitConfig
 {
-	bool		valid;
+	uint64		generation;		/* config_generation() it was loaded at */
 	bool		has_profile;
 	IcpMatcher *matcher;
 	double		grade_min[4];	/* fit needed for A, B, C, D */
-	Oid			profile_relid;
-	Oid			lead_relid;
 } FitConfig;
 
 static FitConfig config;
-static bool callback_registered = false;
-
-static void
-fit_config_invalidate(Datum arg, Oid relid)
-{
-	if (relid == InvalidOid || relid == config.profile_relid ||
-		relid == config.lead_relid)
-		config.valid = false;
-}
 
 static void
 fit_config_load(void)
 {
-	Oid			nsp;
-	int			rc;
-	SPIPlanPtr	plan;
-
-	if (config.valid)
+	if (config.generation == config_generation())
 		return;
-	if (!callback_registered)
-	{
-		CacheRegisterRelcacheCallback(fit_config_invalidate, (Datum) 0);
-		callback_registered = true;
-	}
-	nsp = get_namespace_oid("lead_gen", false);
-	config.profile_relid = get_relname_relid("profile", nsp);
-	config.lead_relid = get_relname_relid("lead", nsp);
+	config_watch(lead_gen_relid("profile"));
+	config_watch(lead_gen_relid("lead"));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	plan = SPI_prepare("SELECT icp, grade_a_min, grade_b_min, grade_c_min, grade_d_min"
-					   " FROM lead_gen.profile WHERE active", 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare the profile query: %s",
-			 SPI_result_code_string(SPI_result));
-	/* the latest committed profile, whatever this transaction's snapshot */
-	rc = SPI_execute_snapshot(plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
-							  true, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the active profile: %s", SPI_result_code_string(rc));
+	config_query("SELECT icp, grade_a_min, grade_b_min, grade_c_min, grade_d_min"
+				 " FROM lead_gen.profile WHERE active");
 	config.has_profile = SPI_processed > 0;
 	if (config.has_profile)
 	{
@@ -111,7 +77,7 @@ fit_config_load(void)
 		config.matcher = NULL;
 	}
 	SPI_finish();
-	config.valid = true;
+	config.generation = config_generation();
 }
 
 static const char *
@@ -217,10 +183,8 @@ lead_gen_profile_changed(PG_FUNCTION_ARGS)
 				 errmsg("profiles can only be changed in a READ COMMITTED transaction"),
 				 errdetail("Changing a profile refits every lead, and a transaction snapshot could miss leads written concurrently."),
 				 errhint("Run SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.")));
-	LockRelationOid(get_relname_relid("lead", get_namespace_oid("lead_gen", false)), ShareLock);
-
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
-	config.valid = false;
+	LockRelationOid(lead_gen_relid("lead"), ShareLock);
+	config_changed(RelationGetRelid(trigdata->tg_relation));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
