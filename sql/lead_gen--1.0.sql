@@ -59,6 +59,117 @@ COMMENT ON FUNCTION @extschema@.touch_updated_at() IS
 	'BEFORE UPDATE row trigger: sets the column named by its argument to transaction_timestamp() unless the update set it';
 
 -- ---------------------------------------------------------------------------
+-- Engagement: a decaying sum of points
+-- ---------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.engagement;
+
+CREATE FUNCTION @extschema@.engagement_in(cstring) RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_in'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.engagement_out(@extschema@.engagement) RETURNS cstring
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_out'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.engagement_recv(internal) RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_recv'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.engagement_send(@extschema@.engagement) RETURNS bytea
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_send'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.engagement (
+	INPUT = @extschema@.engagement_in,
+	OUTPUT = @extschema@.engagement_out,
+	RECEIVE = @extschema@.engagement_recv,
+	SEND = @extschema@.engagement_send,
+	INTERNALLENGTH = 24,
+	ALIGNMENT = double,
+	STORAGE = plain
+);
+COMMENT ON TYPE @extschema@.engagement IS
+	'A decaying sum of points: (value at as_of, as_of, half-life); adding points and reading the value at any time are O(1)';
+COMMENT ON FUNCTION @extschema@.engagement_in(cstring) IS
+	'Reads an engagement as (value,as_of,half_life), e.g. (12.5,2026-01-01 00:00:00+00,30 days)';
+COMMENT ON FUNCTION @extschema@.engagement_out(@extschema@.engagement) IS 'Prints an engagement as (value,as_of,half_life)';
+COMMENT ON FUNCTION @extschema@.engagement_recv(internal) IS
+	'Reads an engagement in binary form (float8 value, int64 as_of, float8 half-life in seconds), with the checks of text input';
+COMMENT ON FUNCTION @extschema@.engagement_send(@extschema@.engagement) IS 'Writes an engagement in binary form';
+
+CREATE FUNCTION @extschema@.engagement(points float8, at timestamptz, half_life interval DEFAULT '30 days')
+RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_make'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement(float8, timestamptz, interval) IS
+	'An engagement of the given points earned at the given time';
+
+CREATE FUNCTION @extschema@.engagement_add(e @extschema@.engagement, points float8, at timestamptz)
+RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_add'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement_add(@extschema@.engagement, float8, timestamptz) IS
+	'An engagement with points earned at a time (also before its as_of) added, in O(1)';
+
+CREATE FUNCTION @extschema@.engagement_combine(a @extschema@.engagement, b @extschema@.engagement)
+RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement_combine(@extschema@.engagement, @extschema@.engagement) IS
+	'The sum of two engagements of the same half-life (NULL adds nothing); commutative and associative';
+
+CREATE FUNCTION @extschema@.engagement_value(e @extschema@.engagement, at timestamptz DEFAULT pg_catalog.now())
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_value'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement_value(@extschema@.engagement, timestamptz) IS
+	'The decayed value of an engagement at a time: value * 2^(-(at - as_of) / half_life)';
+
+CREATE FUNCTION @extschema@.engagement_as_of(e @extschema@.engagement)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_as_of'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement_as_of(@extschema@.engagement) IS
+	'The instant an engagement''s stored value refers to (its latest points)';
+
+CREATE FUNCTION @extschema@.engagement_half_life(e @extschema@.engagement)
+RETURNS interval
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_half_life'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement_half_life(@extschema@.engagement) IS 'The half-life of an engagement';
+
+CREATE FUNCTION @extschema@.engagement_eq(@extschema@.engagement, @extschema@.engagement)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_eq'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE LEAKPROOF;
+COMMENT ON FUNCTION @extschema@.engagement_eq(@extschema@.engagement, @extschema@.engagement) IS
+	'Whether two engagements have the same value, as_of and half-life';
+
+CREATE OPERATOR @extschema@.= (
+	LEFTARG = @extschema@.engagement, RIGHTARG = @extschema@.engagement,
+	FUNCTION = @extschema@.engagement_eq, COMMUTATOR = OPERATOR(@extschema@.=),
+	RESTRICT = eqsel, JOIN = eqjoinsel
+);
+CREATE OPERATOR @extschema@.+ (
+	LEFTARG = @extschema@.engagement, RIGHTARG = @extschema@.engagement,
+	FUNCTION = @extschema@.engagement_combine, COMMUTATOR = OPERATOR(@extschema@.+)
+);
+
+CREATE FUNCTION @extschema@.engagement_accum(@extschema@.engagement, float8, timestamptz, interval)
+RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_engagement_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.engagement_accum(@extschema@.engagement, float8, timestamptz, interval) IS
+	'Transition function of engagement_sum';
+
+CREATE AGGREGATE @extschema@.engagement_sum(points float8, occurred_at timestamptz, half_life interval) (
+	SFUNC = @extschema@.engagement_accum,
+	STYPE = @extschema@.engagement,
+	COMBINEFUNC = @extschema@.engagement_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.engagement_sum(float8, timestamptz, interval) IS
+	'The engagement of points earned at times (rows with a NULL are skipped; NULL for no rows); its state is the engagement itself, so partial states combine';
+
+-- ---------------------------------------------------------------------------
 -- Campaigns
 -- ---------------------------------------------------------------------------
 
@@ -122,6 +233,11 @@ CREATE TABLE @extschema@.lead (
 	-- fit to the active ideal customer profile, kept by trigger lead_fit
 	fit				float8,
 	grade			text,
+	-- engagement and score, kept by the activity triggers and trigger lead_score
+	engagement		@extschema@.engagement,
+	score			float8 NOT NULL DEFAULT 0,
+	next_change_at	timestamptz,
+	scored_at		timestamptz,
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT lead_name_check CHECK (
@@ -147,6 +263,7 @@ CREATE TABLE @extschema@.lead (
 		AND pg_catalog.octet_length(attributes::text) OPERATOR(pg_catalog.<=) 65536),
 	CONSTRAINT lead_fit_check CHECK (fit BETWEEN 0 AND 100),
 	CONSTRAINT lead_grade_check CHECK (grade IN ('A', 'B', 'C', 'D', 'F')),
+	CONSTRAINT lead_score_check CHECK (score OPERATOR(pg_catalog.>) '-Infinity' AND score OPERATOR(pg_catalog.<) 'Infinity'),
 	CONSTRAINT lead_identity_check CHECK (
 		email IS NOT NULL OR phone IS NOT NULL OR company_name IS NOT NULL)
 );
@@ -154,6 +271,8 @@ CREATE UNIQUE INDEX lead_email_key ON @extschema@.lead (pg_catalog.lower(email))
 CREATE INDEX lead_campaign_idx ON @extschema@.lead (campaign_id);
 CREATE INDEX lead_stage_idx ON @extschema@.lead (stage);
 CREATE INDEX lead_created_at_idx ON @extschema@.lead (created_at);
+-- rescore() visits only the leads whose temperature changes by now
+CREATE INDEX lead_next_change_idx ON @extschema@.lead (next_change_at) WHERE next_change_at IS NOT NULL;
 
 -- updated_at follows what people and applications write, not the values
 -- lead_gen derives (fit, grade): refitting after a profile change, or a
@@ -188,6 +307,13 @@ COMMENT ON COLUMN @extschema@.lead.fit IS
 	'Fit to the active ideal customer profile, 0..100; NULL when no profile is active. Kept by trigger lead_fit';
 COMMENT ON COLUMN @extschema@.lead.grade IS
 	'Grade A (best fit) .. F from fit and the active profile''s cut-offs. Kept by trigger lead_fit';
+COMMENT ON COLUMN @extschema@.lead.engagement IS
+	'Decaying sum of the points of the lead''s activity (NULL: none that scores). Kept by the activity triggers';
+COMMENT ON COLUMN @extschema@.lead.score IS
+	'fit_weight * fit + engagement_weight * min(engagement, cap), as of scored_at. Kept by trigger lead_score';
+COMMENT ON COLUMN @extschema@.lead.next_change_at IS
+	'When decay alone will next change the temperature (NULL: never); rescore() visits leads whose time has come';
+COMMENT ON COLUMN @extschema@.lead.scored_at IS 'When score and temperature were last computed';
 COMMENT ON COLUMN @extschema@.lead.updated_at IS
 	'Last change of the lead''s own data (not of values lead_gen derives), kept by trigger lead_touch_updated_at';
 
@@ -510,6 +636,462 @@ COMMENT ON FUNCTION @extschema@.explain_fit(bigint) IS
 	'Explains a lead''s fit under the active profile, one row per criterion; no rows without an active profile';
 
 -- ---------------------------------------------------------------------------
+-- Scoring: rules, settings, the triggers that keep scores current
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.scoring_rule (
+	kind		@extschema@.identifier PRIMARY KEY,
+	points		float8 NOT NULL,
+	daily_cap	integer,
+	description	text,
+	CONSTRAINT scoring_rule_points_check CHECK (
+		points OPERATOR(pg_catalog.>=) -1000 AND points OPERATOR(pg_catalog.<=) 1000),
+	CONSTRAINT scoring_rule_daily_cap_check CHECK (daily_cap OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT scoring_rule_description_check CHECK (pg_catalog.length(description) OPERATOR(pg_catalog.<=) 2000)
+);
+COMMENT ON TABLE @extschema@.scoring_rule IS
+	'Points per activity kind (negative allowed), with an optional cap on how many of that kind count per lead per UTC day';
+COMMENT ON COLUMN @extschema@.scoring_rule.daily_cap IS
+	'At most this many activities of the kind count per lead and UTC day (the first ones by time); NULL: no cap';
+
+INSERT INTO @extschema@.scoring_rule (kind, points, daily_cap, description) VALUES
+	('page_view', 1, 20, 'A page of the website'),
+	('email_open', 1, 5, 'Opened a marketing e-mail'),
+	('email_click', 3, 5, 'Clicked a link in a marketing e-mail'),
+	('content_download', 8, NULL, 'Downloaded an ebook, whitepaper or guide'),
+	('webinar', 10, NULL, 'Attended a webinar'),
+	('newsletter_signup', 5, NULL, 'Signed up for the newsletter'),
+	('social_follow', 2, NULL, 'Followed a social account'),
+	('contact_form', 10, NULL, 'Sent the contact form'),
+	('pricing_inquiry', 15, NULL, 'Asked about pricing'),
+	('free_trial_request', 25, NULL, 'Asked for a free trial'),
+	('demo_request', 30, NULL, 'Asked for a demo'),
+	('careers_page_view', -5, NULL, 'Looked at job openings: likely a job seeker'),
+	('unsubscribe', -15, NULL, 'Unsubscribed from e-mail'),
+	('bounce', -5, NULL, 'An e-mail to the lead bounced');
+
+CREATE TABLE @extschema@.scoring_settings (
+	singleton			boolean PRIMARY KEY DEFAULT true,
+	half_life			interval NOT NULL DEFAULT '30 days',
+	fit_weight			float8 NOT NULL DEFAULT 0.2,
+	engagement_weight	float8 NOT NULL DEFAULT 1,
+	engagement_cap		float8 NOT NULL DEFAULT 100,
+	warm_at				float8 NOT NULL DEFAULT 25,
+	hot_at				float8 NOT NULL DEFAULT 60,
+	CONSTRAINT scoring_settings_singleton_check CHECK (singleton),
+	CONSTRAINT scoring_settings_half_life_check CHECK (
+		half_life OPERATOR(pg_catalog.>=) interval '1 second'
+		AND half_life OPERATOR(pg_catalog.<=) interval '100 years'),
+	CONSTRAINT scoring_settings_weights_check CHECK (
+		fit_weight OPERATOR(pg_catalog.>=) 0 AND fit_weight OPERATOR(pg_catalog.<=) 1000
+		AND engagement_weight OPERATOR(pg_catalog.>=) 0 AND engagement_weight OPERATOR(pg_catalog.<=) 1000),
+	CONSTRAINT scoring_settings_cap_check CHECK (
+		engagement_cap OPERATOR(pg_catalog.>) 0 AND engagement_cap OPERATOR(pg_catalog.<=) 1e9),
+	CONSTRAINT scoring_settings_thresholds_check CHECK (
+		warm_at OPERATOR(pg_catalog.>) '-Infinity' AND hot_at OPERATOR(pg_catalog.<) 'Infinity'
+		AND hot_at OPERATOR(pg_catalog.>) warm_at)
+);
+COMMENT ON TABLE @extschema@.scoring_settings IS
+	'How scores are made (one row): score = fit_weight * fit + engagement_weight * min(engagement, engagement_cap); warm from warm_at, hot from hot_at';
+COMMENT ON COLUMN @extschema@.scoring_settings.half_life IS 'Engagement halves every half_life (months count as 30 days)';
+INSERT INTO @extschema@.scoring_settings DEFAULT VALUES;
+
+-- Both tables start with defaults that CREATE EXTENSION writes; pg_dump
+-- dumps all their rows, so on restore a row for an existing key replaces it.
+CREATE FUNCTION @extschema@.scoring_rule_upsert()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE @extschema@.scoring_rule
+	SET points = NEW.points, daily_cap = NEW.daily_cap, description = NEW.description
+	WHERE kind OPERATOR(pg_catalog.=) NEW.kind;
+	IF FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.scoring_rule_upsert() IS
+	'BEFORE INSERT trigger: inserting a rule for a kind that has one replaces it (this is how pg_restore brings rules back)';
+CREATE TRIGGER scoring_rule_upsert BEFORE INSERT ON @extschema@.scoring_rule
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_rule_upsert();
+
+CREATE FUNCTION @extschema@.scoring_rule_keep_defaults()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' OR OLD.kind::text OPERATOR(pg_catalog.=) ANY (ARRAY[
+		'page_view', 'email_open', 'email_click', 'content_download', 'webinar',
+		'newsletter_signup', 'social_follow', 'contact_form', 'pricing_inquiry',
+		'free_trial_request', 'demo_request', 'careers_page_view', 'unsubscribe', 'bounce'])
+	THEN
+		RAISE EXCEPTION 'cannot delete the default scoring rule for "%"',
+			CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN 'every kind' ELSE OLD.kind END
+			USING ERRCODE = 'restrict_violation',
+				  HINT = 'Set its points to 0 to stop it counting; a deleted default rule would come back after a dump and restore.';
+	END IF;
+	RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.scoring_rule_keep_defaults() IS
+	'BEFORE DELETE/TRUNCATE trigger: default rules can be changed, not deleted';
+CREATE TRIGGER scoring_rule_keep_defaults BEFORE DELETE ON @extschema@.scoring_rule
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
+CREATE TRIGGER scoring_rule_no_truncate BEFORE TRUNCATE ON @extschema@.scoring_rule
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
+
+CREATE FUNCTION @extschema@.scoring_settings_upsert()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE @extschema@.scoring_settings
+	SET half_life = NEW.half_life, fit_weight = NEW.fit_weight,
+		engagement_weight = NEW.engagement_weight, engagement_cap = NEW.engagement_cap,
+		warm_at = NEW.warm_at, hot_at = NEW.hot_at;
+	IF FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.scoring_settings_upsert() IS
+	'BEFORE INSERT trigger: the settings are one row; inserting one replaces it';
+CREATE TRIGGER scoring_settings_upsert BEFORE INSERT ON @extschema@.scoring_settings
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_settings_upsert();
+
+-- When rules or settings change, and when every lead was last recomputed:
+-- rescore() recomputes everyone after a change.
+CREATE TABLE @extschema@.scoring_state (
+	singleton		boolean PRIMARY KEY DEFAULT true,
+	changed_at		timestamptz,
+	recomputed_at	timestamptz,
+	CONSTRAINT scoring_state_singleton_check CHECK (singleton)
+);
+COMMENT ON TABLE @extschema@.scoring_state IS
+	'When the scoring rules or settings last changed and when every lead was last recomputed (at most one row)';
+
+CREATE FUNCTION @extschema@.scoring_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'lead_gen_scoring_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.scoring_changed() IS
+	'AFTER statement trigger on scoring_rule and scoring_settings: every session reloads the rules at commit';
+
+CREATE FUNCTION @extschema@.scoring_mark_changed()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	INSERT INTO @extschema@.scoring_state (singleton, changed_at) VALUES (true, pg_catalog.now())
+	ON CONFLICT (singleton) DO UPDATE SET changed_at = excluded.changed_at;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.scoring_mark_changed() IS
+	'AFTER statement trigger on scoring_rule and scoring_settings: records that every lead needs recomputing';
+
+CREATE TRIGGER scoring_rule_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.scoring_rule
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_changed();
+CREATE TRIGGER scoring_rule_mark_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.scoring_rule
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_mark_changed();
+CREATE TRIGGER scoring_settings_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.scoring_settings
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_changed();
+CREATE TRIGGER scoring_settings_mark_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.scoring_settings
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_mark_changed();
+
+-- The engagement of leads first_lead..last_lead from their activity up to
+-- "until", under the current rules: the definition every incremental update
+-- must agree with.
+CREATE FUNCTION @extschema@.history_engagement(first_lead bigint, last_lead bigint,
+	until timestamptz DEFAULT 'infinity')
+RETURNS TABLE (lead_id bigint, engagement @extschema@.engagement)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH counted AS (
+		SELECT a.lead_id, r.points, a.occurred_at
+		FROM @extschema@.activity AS a
+		JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
+		WHERE a.lead_id BETWEEN first_lead AND last_lead AND a.occurred_at <= until
+		  AND r.points <> 0 AND r.daily_cap IS NULL
+		UNION ALL
+		SELECT c.lead_id, c.points, c.occurred_at
+		FROM (SELECT a.lead_id, r.points, a.occurred_at, r.daily_cap,
+					 row_number() OVER (PARTITION BY a.lead_id, a.kind, (a.occurred_at AT TIME ZONE 'UTC')::date
+										ORDER BY a.occurred_at, a.activity_id) AS nth
+			  FROM @extschema@.activity AS a
+			  JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
+			  WHERE a.lead_id BETWEEN first_lead AND last_lead AND a.occurred_at <= until
+				AND r.points <> 0 AND r.daily_cap IS NOT NULL) AS c
+		WHERE c.nth <= c.daily_cap)
+	SELECT c.lead_id,
+		   @extschema@.engagement_sum(c.points, c.occurred_at,
+			   coalesce((SELECT s.half_life FROM @extschema@.scoring_settings AS s), interval '30 days'))
+	FROM counted AS c
+	GROUP BY c.lead_id
+$$;
+COMMENT ON FUNCTION @extschema@.history_engagement(bigint, bigint, timestamptz) IS
+	'Engagement of a range of leads recomputed from their activity up to a time, under the current rules; leads without scoring activity are left out';
+
+CREATE FUNCTION @extschema@.engagement_from_history(lead_id bigint, until timestamptz DEFAULT 'infinity')
+RETURNS @extschema@.engagement
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT h.engagement FROM @extschema@.history_engagement($1, $1, $2) AS h
+$$;
+COMMENT ON FUNCTION @extschema@.engagement_from_history(bigint, timestamptz) IS
+	'A lead''s engagement recomputed from its activity up to a time (NULL: none that scores)';
+
+CREATE FUNCTION @extschema@.lead_score_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'lead_gen_lead_score_trigger'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.lead_score_trigger() IS
+	'BEFORE INSERT OR UPDATE row trigger on lead: score, temperature, next_change_at and scored_at as of now()';
+-- after lead_fit (triggers fire in name order), so it sees the new fit
+CREATE TRIGGER lead_score BEFORE INSERT OR UPDATE ON @extschema@.lead
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.lead_score_trigger();
+
+CREATE FUNCTION @extschema@.lead_score(l @extschema@.lead, at timestamptz DEFAULT pg_catalog.now())
+RETURNS float8
+AS 'MODULE_PATHNAME', 'lead_gen_lead_score'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.lead_score(@extschema@.lead, timestamptz) IS
+	'A lead''s score at a time from its stored fit and engagement (decay computed on read)';
+
+CREATE FUNCTION @extschema@.activity_inserted()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'lead_gen_activity_inserted'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.activity_inserted() IS
+	'AFTER INSERT statement trigger with a transition table on activity: adds the points of new activity to each lead once, in lead_id order';
+CREATE TRIGGER activity_scored AFTER INSERT ON @extschema@.activity
+	REFERENCING NEW TABLE AS new_activity
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.activity_inserted();
+
+CREATE FUNCTION @extschema@.activity_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'lead_gen_activity_changed'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.activity_changed() IS
+	'AFTER UPDATE/DELETE statement trigger on activity: recomputes each affected lead from its history';
+CREATE TRIGGER activity_rescored_after_update AFTER UPDATE ON @extschema@.activity
+	REFERENCING OLD TABLE AS old_activity NEW TABLE AS new_activity
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.activity_changed();
+CREATE TRIGGER activity_rescored_after_delete AFTER DELETE ON @extschema@.activity
+	REFERENCING OLD TABLE AS old_activity
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.activity_changed();
+
+CREATE FUNCTION @extschema@.activity_truncated()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	UPDATE @extschema@.lead SET engagement = NULL WHERE engagement IS NOT NULL;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.activity_truncated() IS
+	'AFTER TRUNCATE trigger on activity: no activity, no engagement';
+CREATE TRIGGER activity_truncated AFTER TRUNCATE ON @extschema@.activity
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.activity_truncated();
+
+-- Procedures that commit as they go cannot have a SET clause; every name in
+-- them is schema-qualified instead.
+CREATE PROCEDURE @extschema@.recompute_all(batch_size integer DEFAULT 10000, INOUT recomputed bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	lo bigint;
+	hi bigint;
+	last_id bigint;
+	n bigint;
+	started timestamptz := pg_catalog.clock_timestamp();
+BEGIN
+	IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	recomputed := 0;
+	SELECT pg_catalog.min(l.lead_id), pg_catalog.max(l.lead_id) INTO lo, last_id FROM @extschema@.lead AS l;
+	WHILE lo IS NOT NULL AND lo OPERATOR(pg_catalog.<=) last_id LOOP
+		SELECT pg_catalog.max(b.lead_id) INTO hi
+		FROM (SELECT l.lead_id FROM @extschema@.lead AS l
+			  WHERE l.lead_id OPERATOR(pg_catalog.>=) lo
+			  ORDER BY l.lead_id LIMIT batch_size) AS b;
+		EXIT WHEN hi IS NULL;
+		UPDATE @extschema@.lead AS l
+		SET engagement = h.engagement
+		FROM (SELECT l2.lead_id, x.engagement
+			  FROM @extschema@.lead AS l2
+			  LEFT JOIN @extschema@.history_engagement(lo, hi) AS x
+				ON x.lead_id OPERATOR(pg_catalog.=) l2.lead_id
+			  WHERE l2.lead_id OPERATOR(pg_catalog.>=) lo AND l2.lead_id OPERATOR(pg_catalog.<=) hi) AS h
+		WHERE l.lead_id OPERATOR(pg_catalog.=) h.lead_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		recomputed := recomputed OPERATOR(pg_catalog.+) n;
+		COMMIT;
+		lo := hi OPERATOR(pg_catalog.+) 1;
+	END LOOP;
+	INSERT INTO @extschema@.scoring_state (singleton, recomputed_at) VALUES (true, started)
+	ON CONFLICT (singleton) DO UPDATE SET recomputed_at = excluded.recomputed_at;
+	COMMIT;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.recompute_all(integer, bigint) IS
+	'Recomputes every lead''s engagement and score from its history under the current rules, batch_size leads per transaction; returns how many leads';
+
+CREATE PROCEDURE @extschema@.rescore(batch_size integer DEFAULT 1000, INOUT rescored bigint DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	n bigint;
+	stale boolean;
+BEGIN
+	IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	rescored := 0;
+	-- rules changed since everyone was last recomputed: recompute everyone
+	SELECT s.changed_at OPERATOR(pg_catalog.>) coalesce(s.recomputed_at, '-infinity')
+	INTO stale FROM @extschema@.scoring_state AS s;
+	IF stale THEN
+		CALL @extschema@.recompute_all(GREATEST(batch_size, 1000), rescored);
+	END IF;
+	-- leads whose temperature decay changes by now, a batch per transaction
+	LOOP
+		UPDATE @extschema@.lead AS l
+		SET next_change_at = NULL
+		FROM (SELECT d.lead_id FROM @extschema@.lead AS d
+			  WHERE d.next_change_at OPERATOR(pg_catalog.<=) pg_catalog.now()
+			  ORDER BY d.next_change_at
+			  LIMIT batch_size
+			  FOR UPDATE SKIP LOCKED) AS due
+		WHERE l.lead_id OPERATOR(pg_catalog.=) due.lead_id;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		rescored := rescored OPERATOR(pg_catalog.+) n;
+		COMMIT;
+		EXIT WHEN n OPERATOR(pg_catalog.<) batch_size;
+	END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE @extschema@.rescore(integer, bigint) IS
+	'Applies decay as of now: updates temperature (and what follows from it) of exactly the leads whose next_change_at has come, in batches that commit; first recomputes everyone if the rules changed. Returns how many leads it touched';
+
+CREATE FUNCTION @extschema@.schedule_rescore(schedule text DEFAULT '*/5 * * * *')
+RETURNS bigint LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	job bigint;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and run CREATE EXTENSION pg_cron; or CALL lead_gen.rescore() from any scheduler.';
+	END IF;
+	-- a named job: scheduling again replaces it; it runs as the current user
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+		INTO job USING 'lead_gen_rescore', schedule, 'CALL lead_gen.rescore()';
+	RETURN job;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.schedule_rescore(text) IS
+	'Schedules CALL lead_gen.rescore() with pg_cron as the job lead_gen_rescore (again: replaces it), running as the current user; returns the job id';
+
+CREATE FUNCTION @extschema@.unschedule_rescore()
+RETURNS boolean LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	done boolean;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'feature_not_supported',
+				  HINT = 'Nothing can have been scheduled with pg_cron here.';
+	END IF;
+	EXECUTE 'SELECT EXISTS (SELECT FROM cron.job WHERE jobname = $1 AND username = current_user)'
+		INTO done USING 'lead_gen_rescore';
+	IF done THEN
+		EXECUTE 'SELECT cron.unschedule($1)' USING 'lead_gen_rescore';
+	END IF;
+	RETURN done;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.unschedule_rescore() IS
+	'Removes the pg_cron job lead_gen_rescore of the current user; false if there was none';
+
+-- Explaining a score: one row per contribution, adding up to the score.
+CREATE FUNCTION @extschema@.explain_score(lead_id bigint, at timestamptz DEFAULT pg_catalog.now(),
+	OUT component text, OUT kind text, OUT events bigint, OUT raw_points float8,
+	OUT capped_points float8, OUT decay float8, OUT points float8)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH s AS (
+		SELECT coalesce(st.half_life, interval '30 days') AS half_life,
+			   coalesce(st.fit_weight, 0.2) AS fit_weight,
+			   coalesce(st.engagement_weight, 1) AS engagement_weight,
+			   coalesce(st.engagement_cap, 100) AS engagement_cap
+		FROM (SELECT 1) AS one LEFT JOIN @extschema@.scoring_settings AS st ON true),
+	acts AS (
+		SELECT a.kind, a.occurred_at, r.points, r.daily_cap,
+			   row_number() OVER (PARTITION BY a.kind, (a.occurred_at AT TIME ZONE 'UTC')::date
+								  ORDER BY a.occurred_at, a.activity_id) AS nth
+		FROM @extschema@.activity AS a
+		LEFT JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
+		WHERE a.lead_id = explain_score.lead_id AND a.occurred_at <= explain_score.at),
+	per_kind AS (
+		SELECT a.kind::text AS kind, count(*) AS events, a.points,
+			   coalesce(sum(a.points), 0) AS raw_points,
+			   coalesce(sum(a.points) FILTER (WHERE a.daily_cap IS NOT NULL AND a.nth > a.daily_cap), 0) AS capped,
+			   coalesce(@extschema@.engagement_value(
+							@extschema@.engagement_sum(a.points, a.occurred_at, s.half_life)
+								FILTER (WHERE a.daily_cap IS NULL OR a.nth <= a.daily_cap),
+							explain_score.at), 0) AS value
+		FROM acts AS a CROSS JOIN s
+		GROUP BY a.kind, a.points),
+	total AS (SELECT coalesce(sum(value), 0) AS value FROM per_kind),
+	l AS (SELECT coalesce(x.fit, 0) AS fit FROM @extschema@.lead AS x WHERE x.lead_id = explain_score.lead_id),
+	parts AS (
+		SELECT 1 AS part, 0::float8 AS weight, 'fit' AS component, NULL::text AS kind, NULL::bigint AS events,
+			   NULL::float8 AS raw_points, NULL::float8 AS capped_points, NULL::float8 AS decay,
+			   s.fit_weight * l.fit AS points
+		FROM l CROSS JOIN s
+		UNION ALL
+		SELECT CASE WHEN p.points IS NULL THEN 3 ELSE 2 END, p.value,
+			   CASE WHEN p.points IS NULL THEN 'no rule' ELSE 'activity' END, p.kind, p.events,
+			   p.raw_points, 0 - p.capped, p.value - (p.raw_points - p.capped),
+			   s.engagement_weight * p.value
+		FROM per_kind AS p CROSS JOIN s
+		UNION ALL
+		SELECT 4, 0, 'engagement cap', NULL, NULL, NULL, NULL, NULL,
+			   -s.engagement_weight * (t.value - s.engagement_cap)
+		FROM total AS t CROSS JOIN s
+		WHERE t.value > s.engagement_cap AND EXISTS (SELECT FROM l))
+	SELECT component, kind, events, raw_points, capped_points, decay, points
+	FROM parts
+	ORDER BY part, weight DESC, kind
+$$;
+COMMENT ON FUNCTION @extschema@.explain_score(bigint, timestamptz) IS
+	'A lead''s score at a time (default now), replayed from its activity under today''s rules and fit: one row for fit, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';
+
+CREATE FUNCTION @extschema@.score_at(lead_id bigint, at timestamptz)
+RETURNS float8
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT sum(e.points) FROM @extschema@.explain_score(score_at.lead_id, score_at.at) AS e
+$$;
+COMMENT ON FUNCTION @extschema@.score_at(bigint, timestamptz) IS
+	'The score a lead had at a past moment, replayed from its activity under today''s rules and today''s fit; NULL for no such lead';
+
+-- ---------------------------------------------------------------------------
 -- pg_dump: every table with user data or configuration is dumped with its
 -- rows, and so are the sequences behind their identity columns.
 -- ---------------------------------------------------------------------------
@@ -519,6 +1101,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_change', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.profile', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_state', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_lead_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity_activity_id_seq', '');

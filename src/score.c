@@ -1,0 +1,707 @@
+/*-------------------------------------------------------------------------
+ *
+ * score.c
+ *	  Lead scoring: engagement kept current by the activity triggers, and
+ *	  score, temperature and the time of the next temperature change kept by
+ *	  the lead trigger.
+ *
+ *	  score(t) = fit_weight * fit + engagement_weight * min(engagement(t), cap)
+ *
+ * An activity adds its kind's points to its lead's engagement, which decays
+ * with the configured half-life.  Of a kind with a daily cap, only the first
+ * daily_cap activities of a lead in a UTC day count (first by occurred_at,
+ * then activity_id), so inserting an activity out of time order may push a
+ * later one out of the cap; the insert trigger accounts for that, and the
+ * result equals a recomputation from history (lead_gen.history_engagement).
+ *
+ * The insert trigger is one statement-level trigger with a transition table:
+ * a single-row INSERT and a bulk load take the same path, each lead is
+ * updated once per statement, in lead_id order, with one kept SPI plan, and
+ * O(1) work per activity (plus one bounded index scan per lead, kind and day
+ * for capped kinds).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+
+#include "config.h"
+#include "engagement.h"
+
+PG_FUNCTION_INFO_V1(lead_gen_lead_score_trigger);
+PG_FUNCTION_INFO_V1(lead_gen_activity_inserted);
+PG_FUNCTION_INFO_V1(lead_gen_activity_changed);
+PG_FUNCTION_INFO_V1(lead_gen_scoring_changed);
+PG_FUNCTION_INFO_V1(lead_gen_lead_score);
+
+/* how far ahead of the clock an activity may be dated (clock skew) */
+#define FUTURE_TOLERANCE_USECS	(60 * USECS_PER_SEC)
+
+typedef struct ScoringRule
+{
+	char		kind[NAMEDATALEN];	/* hash key */
+	double		points;
+	int			daily_cap;		/* -1: none */
+} ScoringRule;
+
+typedef struct ScoringConfig
+{
+	uint64		generation;
+	MemoryContext cxt;
+	HTAB	   *rules;
+	double		half_life;		/* seconds */
+	Datum		half_life_interval;
+	double		fit_weight;
+	double		engagement_weight;
+	double		engagement_cap;
+	double		warm_at;
+	double		hot_at;
+	Oid			engagement_type;
+	Datum		temperature[3]; /* cold, warm, hot */
+	SPIPlanPtr	add_plan;		/* add a delta to one lead's engagement */
+	SPIPlanPtr	day_plan;		/* a lead's activities of one kind in one day */
+	SPIPlanPtr	recompute_plan; /* one lead's engagement from its history */
+} ScoringConfig;
+
+static ScoringConfig scoring;
+
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	if (SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not keep plan");
+	return plan;
+}
+
+static double
+getfloat(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? 0 : DatumGetFloat8(d);
+}
+
+/* Settings, rules and plans, loaded once per configuration change. */
+static void
+scoring_load(void)
+{
+	MemoryContext oldcxt;
+	HASHCTL		ctl;
+	Oid			nsp;
+	Oid			temperature_type;
+	static const char *const temperatures[] = {"cold", "warm", "hot"};
+
+	if (scoring.generation == config_generation())
+		return;
+	config_watch(lead_gen_relid("scoring_rule"));
+	config_watch(lead_gen_relid("scoring_settings"));
+	config_watch(lead_gen_relid("lead"));
+	config_watch(lead_gen_relid("activity"));
+
+	if (scoring.cxt == NULL)
+		scoring.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen scoring",
+											ALLOCSET_SMALL_SIZES);
+	if (scoring.add_plan)
+	{
+		SPI_freeplan(scoring.add_plan);
+		SPI_freeplan(scoring.day_plan);
+		SPI_freeplan(scoring.recompute_plan);
+		scoring.add_plan = scoring.day_plan = scoring.recompute_plan = NULL;
+	}
+	MemoryContextReset(scoring.cxt);
+
+	nsp = get_namespace_oid("lead_gen", false);
+	scoring.engagement_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+											  CStringGetDatum("engagement"), ObjectIdGetDatum(nsp));
+	temperature_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									   CStringGetDatum("temperature"), ObjectIdGetDatum(nsp));
+	if (!OidIsValid(scoring.engagement_type) || !OidIsValid(temperature_type))
+		elog(ERROR, "types lead_gen.engagement and lead_gen.temperature must exist");
+	for (int i = 0; i < 3; i++)
+		scoring.temperature[i] = DirectFunctionCall2(enum_in, CStringGetDatum(temperatures[i]),
+													 ObjectIdGetDatum(temperature_type));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* settings: the one row, or the defaults without it */
+	config_query("SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at"
+				 " FROM lead_gen.scoring_settings");
+	oldcxt = MemoryContextSwitchTo(scoring.cxt);
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Interval   *hl = DatumGetIntervalP(SPI_getbinval(tup, desc, 1, &isnull));
+
+		scoring.half_life = half_life_seconds(hl);
+		scoring.half_life_interval = PointerGetDatum(hl);
+		scoring.half_life_interval = datumCopy(scoring.half_life_interval, false, sizeof(Interval));
+		scoring.fit_weight = getfloat(tup, desc, 2);
+		scoring.engagement_weight = getfloat(tup, desc, 3);
+		scoring.engagement_cap = getfloat(tup, desc, 4);
+		scoring.warm_at = getfloat(tup, desc, 5);
+		scoring.hot_at = getfloat(tup, desc, 6);
+	}
+	else
+	{
+		Interval   *hl = palloc0(sizeof(Interval));
+
+		hl->day = 30;
+		scoring.half_life = half_life_seconds(hl);
+		scoring.half_life_interval = PointerGetDatum(hl);
+		scoring.fit_weight = 0.2;
+		scoring.engagement_weight = 1;
+		scoring.engagement_cap = 100;
+		scoring.warm_at = 25;
+		scoring.hot_at = 60;
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(ScoringRule);
+	ctl.hcxt = scoring.cxt;
+	scoring.rules = hash_create("lead_gen scoring rules", 64, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	config_query("SELECT kind, points, daily_cap FROM lead_gen.scoring_rule");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *kind = SPI_getvalue(tup, desc, 1);
+		bool		isnull;
+		Datum		cap;
+		ScoringRule *r;
+
+		if (strlen(kind) >= NAMEDATALEN)
+			continue;			/* the identifier domain allows 63 bytes */
+		r = hash_search(scoring.rules, kind, HASH_ENTER, NULL);
+		r->points = getfloat(tup, desc, 2);
+		cap = SPI_getbinval(tup, desc, 3, &isnull);
+		r->daily_cap = isnull ? -1 : DatumGetInt32(cap);
+	}
+
+	{
+		Oid			add_types[3] = {INT8OID, scoring.engagement_type, INTERVALOID};
+		Oid			day_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
+		Oid			one_type[1] = {INT8OID};
+
+		/* every name qualified: these run under the caller's search_path */
+		scoring.add_plan = keep_plan(
+			"UPDATE lead_gen.lead SET engagement = CASE"
+			" WHEN engagement IS NULL"
+			"   OR lead_gen.engagement_half_life(engagement) OPERATOR(pg_catalog.=) $3"
+			" THEN lead_gen.engagement_combine(engagement, $2)"
+			" ELSE lead_gen.engagement_from_history(lead_id) END"
+			" WHERE lead_id OPERATOR(pg_catalog.=) $1", 3, add_types);
+		scoring.day_plan = keep_plan(
+			"SELECT activity_id, occurred_at FROM lead_gen.activity"
+			" WHERE lead_id OPERATOR(pg_catalog.=) $1"
+			"   AND kind::pg_catalog.text OPERATOR(pg_catalog.=) $2"
+			"   AND occurred_at OPERATOR(pg_catalog.>=) $3"
+			"   AND occurred_at OPERATOR(pg_catalog.<) $4"
+			" ORDER BY occurred_at, activity_id LIMIT $5", 5, day_types);
+		scoring.recompute_plan = keep_plan(
+			"UPDATE lead_gen.lead SET engagement = lead_gen.engagement_from_history(lead_id)"
+			" WHERE lead_id OPERATOR(pg_catalog.=) $1", 1, one_type);
+	}
+	SPI_finish();
+	scoring.generation = config_generation();
+}
+
+static ScoringRule *
+rule_for(const char *kind)
+{
+	if (strlen(kind) >= NAMEDATALEN)
+		return NULL;
+	return hash_search(scoring.rules, kind, HASH_FIND, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * The lead trigger: score, temperature, next change
+ * ------------------------------------------------------------------------
+ */
+
+static double
+score_at(double fit, Engagement *e, TimestampTz at)
+{
+	double		ev = e ? Min(engagement_value_at(e, at), scoring.engagement_cap) : 0;
+
+	return scoring.fit_weight * fit + scoring.engagement_weight * ev;
+}
+
+static int
+temperature_of(double score)
+{
+	return score >= scoring.hot_at ? 2 : score >= scoring.warm_at ? 1 : 0;
+}
+
+static int
+column(TupleDesc desc, const char *name)
+{
+	int			att = SPI_fnumber(desc, name);
+
+	if (att <= 0)
+		elog(ERROR, "lead_gen.lead has no column \"%s\"", name);
+	return att;
+}
+
+/*
+ * BEFORE INSERT OR UPDATE row trigger on lead_gen.lead (after lead_fit, by
+ * name): score, temperature, next_change_at and scored_at, as of now().
+ */
+Datum
+lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	bool		isnull;
+	Datum		d;
+	double		fit;
+	Engagement *e = NULL;
+	double		score;
+	int			cols[4];
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	TimestampTz next = 0;
+	bool		have_next = false;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lead_score_trigger: must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
+	scoring_load();
+
+	desc = trigdata->tg_relation->rd_att;
+	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
+		? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+
+	d = heap_getattr(tuple, column(desc, "fit"), desc, &isnull);
+	fit = isnull ? 0 : DatumGetFloat8(d);
+	d = heap_getattr(tuple, column(desc, "engagement"), desc, &isnull);
+	if (!isnull)
+		e = DatumGetEngagementP(d);
+
+	score = score_at(fit, e, now);
+	if (e)
+	{
+		double		thresholds[2] = {scoring.warm_at, scoring.hot_at};
+
+		for (int i = 0; i < 2; i++)
+		{
+			TimestampTz when;
+
+			if (engagement_crossing(e, scoring.engagement_cap, scoring.engagement_weight,
+									scoring.fit_weight * fit, thresholds[i], now, &when) &&
+				(!have_next || when < next))
+			{
+				next = when;
+				have_next = true;
+			}
+		}
+	}
+
+	cols[0] = column(desc, "score");
+	cols[1] = column(desc, "temperature");
+	cols[2] = column(desc, "next_change_at");
+	cols[3] = column(desc, "scored_at");
+	values[0] = Float8GetDatum(score);
+	values[1] = scoring.temperature[temperature_of(score)];
+	values[2] = TimestampTzGetDatum(next);
+	nulls[2] = !have_next;
+	values[3] = TimestampTzGetDatum(now);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 4, cols, values, nulls));
+}
+
+/* lead_score(lead, at): a lead's score at any time, from its stored state */
+Datum
+lead_gen_lead_score(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	TimestampTz at = PG_GETARG_TIMESTAMPTZ(1);
+	bool		isnull;
+	Datum		d;
+	double		fit;
+	Engagement *e = NULL;
+
+	scoring_load();
+	d = GetAttributeByName(row, "fit", &isnull);
+	fit = isnull ? 0 : DatumGetFloat8(d);
+	d = GetAttributeByName(row, "engagement", &isnull);
+	if (!isnull)
+		e = DatumGetEngagementP(d);
+	PG_RETURN_FLOAT8(score_at(fit, e, at));
+}
+
+/* ------------------------------------------------------------------------
+ * The activity triggers
+ * ------------------------------------------------------------------------
+ */
+
+typedef struct LeadDelta
+{
+	int64		lead_id;		/* hash key */
+	Engagement	delta;
+} LeadDelta;
+
+typedef struct CappedEvent
+{
+	int64		lead_id;
+	const ScoringRule *rule;
+	TimestampTz day;
+	int64		activity_id;
+} CappedEvent;
+
+static int
+cmp_capped(const void *a, const void *b)
+{
+	const CappedEvent *x = a;
+	const CappedEvent *y = b;
+	int			k;
+
+	if (x->lead_id != y->lead_id)
+		return x->lead_id < y->lead_id ? -1 : 1;
+	k = strcmp(x->rule->kind, y->rule->kind);
+	if (k != 0)
+		return k;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return 0;
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static void
+add_to(HTAB *leads, int64 lead_id, double points, TimestampTz at)
+{
+	bool		found;
+	LeadDelta  *ld = hash_search(leads, &lead_id, HASH_ENTER, &found);
+
+	if (!found)
+	{
+		ld->delta.value = 0;
+		ld->delta.as_of = at;
+		ld->delta.half_life = scoring.half_life;
+	}
+	engagement_add_points(&ld->delta, points, at);
+}
+
+static TimestampTz
+utc_day(TimestampTz t)
+{
+	TimestampTz day = t - (t % USECS_PER_DAY);
+
+	return (t < 0 && day != t) ? day - USECS_PER_DAY : day;
+}
+
+/*
+ * A group of new activities of one lead, kind and day, of a capped kind:
+ * which activities count before and after the insert, and the difference.
+ */
+static void
+account_capped_day(HTAB *leads, CappedEvent *group, int k)
+{
+	const ScoringRule *rule = group[0].rule;
+	Datum		args[5];
+	int			rc;
+	int			rank_all = 0;
+	int			rank_old = 0;
+
+	args[0] = Int64GetDatum(group[0].lead_id);
+	args[1] = CStringGetTextDatum(rule->kind);
+	args[2] = TimestampTzGetDatum(group[0].day);
+	args[3] = TimestampTzGetDatum(group[0].day + USECS_PER_DAY);
+	/* the first cap of the old ones are among the first cap + k of all */
+	args[4] = Int64GetDatum((int64) rule->daily_cap + k);
+	rc = SPI_execute_plan(scoring.day_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the day's activities: %s", SPI_result_code_string(rc));
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+													 SPI_tuptable->tupdesc, 1, &isnull));
+		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 2, &isnull));
+		bool		is_new = false;
+		bool		counts_after;
+		bool		counted_before = false;
+
+		for (int j = 0; j < k && !is_new; j++)
+			is_new = group[j].activity_id == id;
+		counts_after = ++rank_all <= rule->daily_cap;
+		if (!is_new)
+			counted_before = ++rank_old <= rule->daily_cap;
+		if (counts_after && !counted_before)
+			add_to(leads, group[0].lead_id, rule->points, at);
+		else if (counted_before && !counts_after)
+			add_to(leads, group[0].lead_id, -rule->points, at);
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/* Activities may not be dated in the future (beyond clock skew). */
+static void
+check_occurred_at(int64 lead_id, TimestampTz at, TimestampTz latest)
+{
+	if (TIMESTAMP_NOT_FINITE(at) || at > latest)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("activity of lead %lld is dated in the future: %s",
+						(long long) lead_id, timestamptz_to_str(at)),
+				 errdetail("Activities may be dated at most one minute ahead of the database clock.")));
+}
+
+static void
+check_trigger(FunctionCallInfo fcinfo, const char *name)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be fired AFTER ... FOR EACH STATEMENT", name)));
+}
+
+/*
+ * AFTER INSERT ... REFERENCING NEW TABLE ... FOR EACH STATEMENT on
+ * lead_gen.activity: add every new activity's points to its lead.
+ */
+Datum
+lead_gen_activity_inserted(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	TupleTableSlot *slot;
+	HASHCTL		ctl;
+	HTAB	   *leads;
+	CappedEvent *capped = NULL;
+	int			ncapped = 0;
+	int			capped_size = 0;
+	int			att_id;
+	int			att_lead;
+	int			att_kind;
+	int			att_at;
+	TimestampTz latest = GetCurrentTimestamp() + FUTURE_TOLERANCE_USECS;
+	HASH_SEQ_STATUS seq;
+	LeadDelta  *ld;
+	int64	   *ids;
+	int			nids = 0;
+
+	check_trigger(fcinfo, "activity_inserted");
+	if (trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("activity_inserted: needs REFERENCING NEW TABLE")));
+	scoring_load();
+
+	desc = trigdata->tg_relation->rd_att;
+	att_id = SPI_fnumber(desc, "activity_id");
+	att_lead = SPI_fnumber(desc, "lead_id");
+	att_kind = SPI_fnumber(desc, "kind");
+	att_at = SPI_fnumber(desc, "occurred_at");
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(LeadDelta);
+	ctl.hcxt = CurrentMemoryContext;
+	leads = hash_create("lead_gen new activity", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(trigdata->tg_newtable);
+	while (tuplestore_gettupleslot(trigdata->tg_newtable, true, false, slot))
+	{
+		bool		isnull;
+		int64		lead_id = DatumGetInt64(slot_getattr(slot, att_lead, &isnull));
+		TimestampTz at = DatumGetTimestampTz(slot_getattr(slot, att_at, &isnull));
+		char	   *kind = TextDatumGetCString(slot_getattr(slot, att_kind, &isnull));
+		ScoringRule *rule;
+
+		CHECK_FOR_INTERRUPTS();
+		check_occurred_at(lead_id, at, latest);
+		rule = rule_for(kind);
+		pfree(kind);
+		if (rule == NULL || rule->points == 0 || rule->daily_cap == 0)
+			continue;
+		if (rule->daily_cap < 0)
+		{
+			add_to(leads, lead_id, rule->points, at);
+			continue;
+		}
+		if (ncapped == capped_size)
+		{
+			capped_size = capped_size ? capped_size * 2 : 64;
+			capped = capped ? repalloc_huge(capped, capped_size * sizeof(CappedEvent))
+				: palloc(capped_size * sizeof(CappedEvent));
+		}
+		capped[ncapped].lead_id = lead_id;
+		capped[ncapped].rule = rule;
+		capped[ncapped].day = utc_day(at);
+		capped[ncapped].activity_id = DatumGetInt64(slot_getattr(slot, att_id, &isnull));
+		ncapped++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* capped kinds: per lead, kind and day, what counts now */
+	if (ncapped > 0)
+	{
+		qsort(capped, ncapped, sizeof(CappedEvent), cmp_capped);
+		for (int i = 0; i < ncapped;)
+		{
+			int			j = i + 1;
+
+			while (j < ncapped && cmp_capped(&capped[i], &capped[j]) == 0)
+				j++;
+			account_capped_day(leads, &capped[i], j - i);
+			i = j;
+		}
+	}
+
+	/* each lead once, in lead_id order, so concurrent loads cannot deadlock */
+	ids = palloc(Max(hash_get_num_entries(leads), 1) * sizeof(int64));
+	hash_seq_init(&seq, leads);
+	while ((ld = hash_seq_search(&seq)) != NULL)
+		ids[nids++] = ld->lead_id;
+	qsort(ids, nids, sizeof(int64), cmp_int64);
+	for (int i = 0; i < nids; i++)
+	{
+		Datum		args[3];
+		int			rc;
+
+		ld = hash_search(leads, &ids[i], HASH_FIND, NULL);
+		args[0] = Int64GetDatum(ld->lead_id);
+		args[1] = PointerGetDatum(&ld->delta);
+		args[2] = scoring.half_life_interval;
+		rc = SPI_execute_plan(scoring.add_plan, args, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
+				 SPI_result_code_string(rc));
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+static void
+collect_leads(Tuplestorestate *ts, TupleDesc desc, int64 **ids, int *nids, int *size,
+			  bool check_dates)
+{
+	TupleTableSlot *slot;
+	int			att_lead = SPI_fnumber(desc, "lead_id");
+	int			att_at = SPI_fnumber(desc, "occurred_at");
+	TimestampTz latest = GetCurrentTimestamp() + FUTURE_TOLERANCE_USECS;
+
+	if (ts == NULL)
+		return;
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		isnull;
+
+		if (*nids == *size)
+		{
+			*size *= 2;
+			*ids = repalloc_huge(*ids, *size * sizeof(int64));
+		}
+		(*ids)[(*nids)++] = DatumGetInt64(slot_getattr(slot, att_lead, &isnull));
+		if (check_dates)
+			check_occurred_at((*ids)[*nids - 1],
+							  DatumGetTimestampTz(slot_getattr(slot, att_at, &isnull)), latest);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * AFTER UPDATE or DELETE ... FOR EACH STATEMENT on lead_gen.activity, with
+ * transition tables: every lead whose history changed is recomputed from it.
+ */
+Datum
+lead_gen_activity_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TupleDesc	desc;
+	int			size = 64;
+	int			nids = 0;
+	int64	   *ids = palloc(size * sizeof(int64));
+
+	check_trigger(fcinfo, "activity_changed");
+	scoring_load();
+	desc = trigdata->tg_relation->rd_att;
+	collect_leads(trigdata->tg_oldtable, desc, &ids, &nids, &size, false);
+	collect_leads(trigdata->tg_newtable, desc, &ids, &nids, &size, true);
+	qsort(ids, nids, sizeof(int64), cmp_int64);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < nids; i++)
+	{
+		Datum		arg = Int64GetDatum(ids[i]);
+		int			rc;
+
+		if (i > 0 && ids[i] == ids[i - 1])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		rc = SPI_execute_plan(scoring.recompute_plan, &arg, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not recompute lead %lld: %s", (long long) ids[i],
+				 SPI_result_code_string(rc));
+	}
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * AFTER ... FOR EACH STATEMENT on lead_gen.scoring_rule and
+ * lead_gen.scoring_settings: every session reloads the rules at commit.
+ */
+Datum
+lead_gen_scoring_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	check_trigger(fcinfo, "scoring_changed");
+	config_changed(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
