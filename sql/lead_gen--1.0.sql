@@ -722,13 +722,17 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' OR OLD.kind::text OPERATOR(pg_catalog.=) ANY (ARRAY[
+	IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+		RAISE EXCEPTION 'cannot truncate lead_gen.scoring_rule'
+			USING ERRCODE = 'restrict_violation',
+				  HINT = 'Delete the rules of your own kinds; set the points of default rules to 0 to stop them counting.';
+	END IF;
+	IF OLD.kind::text OPERATOR(pg_catalog.=) ANY (ARRAY[
 		'page_view', 'email_open', 'email_click', 'content_download', 'webinar',
 		'newsletter_signup', 'social_follow', 'contact_form', 'pricing_inquiry',
 		'free_trial_request', 'demo_request', 'careers_page_view', 'unsubscribe', 'bounce'])
 	THEN
-		RAISE EXCEPTION 'cannot delete the default scoring rule for "%"',
-			CASE WHEN TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN 'every kind' ELSE OLD.kind END
+		RAISE EXCEPTION 'cannot delete the default scoring rule for "%"', OLD.kind
 			USING ERRCODE = 'restrict_violation',
 				  HINT = 'Set its points to 0 to stop it counting; a deleted default rule would come back after a dump and restore.';
 	END IF;
@@ -747,6 +751,9 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	IF NEW.singleton IS DISTINCT FROM true THEN
+		RETURN NEW;				-- let the check constraint refuse it
+	END IF;
 	UPDATE @extschema@.scoring_settings
 	SET half_life = NEW.half_life, fit_weight = NEW.fit_weight,
 		engagement_weight = NEW.engagement_weight, engagement_cap = NEW.engagement_cap,

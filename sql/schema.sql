@@ -94,8 +94,8 @@ SELECT count(*) AS activities_left FROM lead_gen.activity;
 SELECT count(*) AS history_left FROM lead_gen.stage_change;
 
 -- Every SQL and PL/pgSQL function pins its search_path, except the ones the
--- planner must inline (they may have no SET clause; every name in them is
--- schema-qualified instead).
+-- planner must inline and the procedures that commit as they go (neither may
+-- have a SET clause; every name in them is schema-qualified instead).
 SELECT p.oid::regprocedure AS unpinned_function
 FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang
 WHERE p.pronamespace = 'lead_gen'::regnamespace
