@@ -930,6 +930,12 @@ BEGIN
 			  WHERE l.lead_id OPERATOR(pg_catalog.>=) lo
 			  ORDER BY l.lead_id LIMIT batch_size) AS b;
 		EXIT WHEN hi IS NULL;
+		-- lock the batch first: the UPDATE then reads history with a snapshot
+		-- that includes what concurrent writers of these leads committed
+		PERFORM 1 FROM @extschema@.lead AS l
+		WHERE l.lead_id OPERATOR(pg_catalog.>=) lo AND l.lead_id OPERATOR(pg_catalog.<=) hi
+		ORDER BY l.lead_id
+		FOR NO KEY UPDATE;
 		UPDATE @extschema@.lead AS l
 		SET engagement = h.engagement
 		FROM (SELECT l2.lead_id, x.engagement

@@ -79,6 +79,7 @@ typedef struct ScoringConfig
 	Datum		temperature[3]; /* cold, warm, hot */
 	SPIPlanPtr	add_plan;		/* add a delta to one lead's engagement */
 	SPIPlanPtr	day_plan;		/* a lead's activities of one kind in one day */
+	SPIPlanPtr	lock_plan;		/* lock one lead */
 	SPIPlanPtr	recompute_plan; /* one lead's engagement from its history */
 } ScoringConfig;
 
@@ -129,8 +130,9 @@ scoring_load(void)
 	{
 		SPI_freeplan(scoring.add_plan);
 		SPI_freeplan(scoring.day_plan);
+		SPI_freeplan(scoring.lock_plan);
 		SPI_freeplan(scoring.recompute_plan);
-		scoring.add_plan = scoring.day_plan = scoring.recompute_plan = NULL;
+		scoring.add_plan = scoring.day_plan = scoring.lock_plan = scoring.recompute_plan = NULL;
 	}
 	MemoryContextReset(scoring.cxt);
 
@@ -212,14 +214,20 @@ scoring_load(void)
 		Oid			day_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
 		Oid			one_type[1] = {INT8OID};
 
-		/* every name qualified: these run under the caller's search_path */
+		/*
+		 * Every name qualified: these run under the caller's search_path.
+		 * Adding applies only while the half-lives agree (rechecked against
+		 * a concurrently updated row); otherwise the lead is recomputed.
+		 */
 		scoring.add_plan = keep_plan(
-			"UPDATE lead_gen.lead SET engagement = CASE"
-			" WHEN engagement IS NULL"
-			"   OR lead_gen.engagement_half_life(engagement) OPERATOR(pg_catalog.=) $3"
-			" THEN lead_gen.engagement_combine(engagement, $2)"
-			" ELSE lead_gen.engagement_from_history(lead_id) END"
-			" WHERE lead_id OPERATOR(pg_catalog.=) $1", 3, add_types);
+			"UPDATE lead_gen.lead SET engagement = lead_gen.engagement_combine(engagement, $2)"
+			" WHERE lead_id OPERATOR(pg_catalog.=) $1"
+			"   AND (engagement IS NULL"
+			"        OR lead_gen.engagement_half_life(engagement) OPERATOR(pg_catalog.=) $3)",
+			3, add_types);
+		scoring.lock_plan = keep_plan(
+			"SELECT 1 FROM lead_gen.lead WHERE lead_id OPERATOR(pg_catalog.=) $1"
+			" FOR NO KEY UPDATE", 1, one_type);
 		scoring.day_plan = keep_plan(
 			"SELECT activity_id, occurred_at FROM lead_gen.activity"
 			" WHERE lead_id OPERATOR(pg_catalog.=) $1"
@@ -490,6 +498,30 @@ check_occurred_at(int64 lead_id, TimestampTz at, TimestampTz latest)
 				 errdetail("Activities may be dated at most one minute ahead of the database clock.")));
 }
 
+/*
+ * Recompute one lead from its history (SPI connected).  The lead is locked
+ * first and its history read by the next statement, whose snapshot (at READ
+ * COMMITTED) then includes whatever a concurrent writer of that lead
+ * committed; reading history in the UPDATE itself could miss it.
+ */
+static void
+recompute_lead(int64 lead_id)
+{
+	Datum		arg = Int64GetDatum(lead_id);
+	int			rc;
+
+	rc = SPI_execute_plan(scoring.lock_plan, &arg, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not lock lead %lld: %s", (long long) lead_id,
+			 SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		return;					/* deleted meanwhile */
+	rc = SPI_execute_plan(scoring.recompute_plan, &arg, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not recompute lead %lld: %s", (long long) lead_id,
+			 SPI_result_code_string(rc));
+}
+
 static void
 check_trigger(FunctionCallInfo fcinfo, const char *name)
 {
@@ -618,6 +650,8 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
 				 SPI_result_code_string(rc));
+		if (SPI_processed == 0)
+			recompute_lead(ld->lead_id);	/* another half-life: start over */
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);
@@ -677,16 +711,10 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	for (int i = 0; i < nids; i++)
 	{
-		Datum		arg = Int64GetDatum(ids[i]);
-		int			rc;
-
 		if (i > 0 && ids[i] == ids[i - 1])
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		rc = SPI_execute_plan(scoring.recompute_plan, &arg, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not recompute lead %lld: %s", (long long) ids[i],
-				 SPI_result_code_string(rc));
+		recompute_lead(ids[i]);
 	}
 	SPI_finish();
 	return PointerGetDatum(NULL);

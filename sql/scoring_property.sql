@@ -1,0 +1,79 @@
+-- Property: however activity arrives (one row at a time, in bulk, out of time
+-- order, then updated and deleted), every lead's incrementally kept
+-- engagement equals its recomputation from history.
+SET search_path = lead_gen, public;
+SELECT setseed(0.4242);
+TRUNCATE lead CASCADE;
+
+INSERT INTO lead (email) SELECT 'p' || g || '@property.example' FROM generate_series(1, 200) g;
+SELECT min(lead_id) AS first_lead FROM lead \gset
+
+-- 6,000 activities of capped, uncapped, negative and unknown kinds, many on
+-- the same days (so daily caps bite), over the past 60 days.
+CREATE TEMP TABLE planned AS
+SELECT :first_lead + (random() * 199)::int AS lead_id,
+	   (ARRAY['page_view', 'page_view', 'page_view', 'email_open', 'email_open', 'email_click',
+			  'content_download', 'webinar', 'demo_request', 'unsubscribe', 'bounce',
+			  'sales_call'])[1 + (random() * 11)::int] AS kind,
+	   date_trunc('day', now()) - (random() * 60)::int * interval '1 day'
+		 + (random() * 86399)::int * interval '1 second' - interval '1 day' AS occurred_at,
+	   random() AS r, g
+FROM generate_series(1, 6000) g;
+-- everything on a handful of leads and days too, to pile up against caps
+INSERT INTO planned
+SELECT :first_lead, 'page_view',
+	   date_trunc('day', now()) - interval '2 days' + (random() * 86399)::int * interval '1 second', random(), 6000 + g
+FROM generate_series(1, 300) g;
+
+-- a third one row at a time, in random order
+DO $$
+DECLARE
+	a record;
+BEGIN
+	FOR a IN SELECT * FROM planned WHERE r < 0.33 ORDER BY g LOOP
+		INSERT INTO lead_gen.activity (lead_id, kind, occurred_at) VALUES (a.lead_id, a.kind, a.occurred_at);
+	END LOOP;
+END
+$$;
+-- a third in one bulk statement, newest first
+INSERT INTO activity (lead_id, kind, occurred_at)
+SELECT lead_id, kind, occurred_at FROM planned WHERE r >= 0.33 AND r < 0.66 ORDER BY occurred_at DESC;
+-- the rest in bulk batches of random order
+INSERT INTO activity (lead_id, kind, occurred_at)
+SELECT lead_id, kind, occurred_at FROM planned WHERE r >= 0.66 AND r < 0.83 ORDER BY random();
+INSERT INTO activity (lead_id, kind, occurred_at)
+SELECT lead_id, kind, occurred_at FROM planned WHERE r >= 0.83 ORDER BY random();
+SELECT count(*) AS activities FROM activity;
+
+CREATE TEMP VIEW mismatch AS
+SELECT l.lead_id,
+	   coalesce(engagement_value(l.engagement, now()), 0) AS incremental,
+	   coalesce(engagement_value(engagement_from_history(l.lead_id), now()), 0) AS from_scratch
+FROM lead l;
+SELECT count(*) AS leads, count(*) FILTER (WHERE incremental <> 0) AS engaged,
+	   count(*) FILTER (WHERE abs(incremental - from_scratch) > 1e-9 * greatest(1, abs(from_scratch))) AS differ
+FROM mismatch;
+
+-- Updates and deletes of history.
+UPDATE activity SET kind = 'demo_request' WHERE activity_id % 37 = 0;
+UPDATE activity SET occurred_at = occurred_at - interval '3 days' WHERE activity_id % 41 = 0;
+DELETE FROM activity WHERE activity_id % 13 = 0;
+SELECT count(*) FILTER (WHERE abs(incremental - from_scratch) > 1e-9 * greatest(1, abs(from_scratch))) AS differ_after_changes
+FROM mismatch;
+
+-- More late arrivals into days that already hit their caps.
+INSERT INTO activity (lead_id, kind, occurred_at)
+SELECT lead_id, kind, occurred_at - interval '1 second' FROM activity WHERE activity_id % 7 = 0;
+SELECT count(*) FILTER (WHERE abs(incremental - from_scratch) > 1e-9 * greatest(1, abs(from_scratch))) AS differ_after_late
+FROM mismatch;
+
+-- Stored score and temperature are those of the stored state at scored_at,
+-- and recompute_all changes no engagement.
+SELECT count(*) FILTER (WHERE abs(score - lead_score(l, scored_at)) > 1e-9) AS score_differs,
+	   count(*) FILTER (WHERE temperature <> CASE WHEN score >= 60 THEN 'hot' WHEN score >= 25 THEN 'warm' ELSE 'cold' END::temperature) AS temperature_differs
+FROM lead l;
+CREATE TEMP TABLE before AS SELECT lead_id, now() AS t, engagement_value(engagement, now()) AS v FROM lead;
+CALL recompute_all(37);
+SELECT count(*) FILTER (WHERE abs(coalesce(b.v, 0) - coalesce(engagement_value(l.engagement, b.t), 0)) > 1e-9 * greatest(1, abs(b.v))) AS changed_by_recompute
+FROM lead l JOIN before b USING (lead_id);
+TRUNCATE lead CASCADE;
