@@ -770,7 +770,9 @@ CREATE TRIGGER scoring_settings_upsert BEFORE INSERT ON @extschema@.scoring_sett
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_settings_upsert();
 
 -- When rules or settings change, and when every lead was last recomputed:
--- rescore() recomputes everyone after a change.
+-- rescore() recomputes everyone after a change.  Not dumped: restoring the
+-- rules marks them changed, so the first rescore() after a restore
+-- recomputes every lead under the restored rules.
 CREATE TABLE @extschema@.scoring_state (
 	singleton		boolean PRIMARY KEY DEFAULT true,
 	changed_at		timestamptz,
@@ -778,7 +780,7 @@ CREATE TABLE @extschema@.scoring_state (
 	CONSTRAINT scoring_state_singleton_check CHECK (singleton)
 );
 COMMENT ON TABLE @extschema@.scoring_state IS
-	'When the scoring rules or settings last changed and when every lead was last recomputed (at most one row)';
+	'When the scoring rules or settings last changed and when every lead was last recomputed (at most one row); not dumped: a restore marks the rules changed';
 
 CREATE FUNCTION @extschema@.scoring_changed()
 RETURNS trigger
@@ -1116,7 +1118,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_change', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.profile', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_rule', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_settings', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_state', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_lead_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity_activity_id_seq', '');

@@ -27,7 +27,8 @@ WHERE t.typnamespace = 'lead_gen'::regnamespace AND t.typtype IN ('b', 'd', 'e',
   AND t.typrelid = 0 AND t.typcategory <> 'A'
   AND obj_description(t.oid, 'pg_type') IS NULL;
 
--- Every table and identity sequence is dumped with its rows by pg_dump.
+-- Every table and identity sequence is dumped with its rows by pg_dump, but
+-- scoring_state (operational state: a restore marks the rules changed).
 SELECT c.oid::regclass AS not_dumped
 FROM pg_class AS c
 WHERE c.relnamespace = 'lead_gen'::regnamespace AND c.relkind IN ('r', 'S')

@@ -12,6 +12,12 @@ SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at
 INSERT INTO lead (email) VALUES ('ann@scored.example'), ('bob@scored.example'), ('cy@scored.example');
 SELECT email, engagement, score, temperature, next_change_at FROM lead ORDER BY lead_id;
 
+-- Engagement comes from activity only: a value given on INSERT is ignored
+-- (a restore loads leads, then rebuilds engagement from their activity).
+INSERT INTO lead (email, engagement) VALUES ('given@scored.example', '(50,2026-01-01 00:00:00+00,30 days)')
+RETURNING engagement, score;
+DELETE FROM lead WHERE email = 'given@scored.example';
+
 -- An activity scores in the same transaction as its insert.
 BEGIN;
 INSERT INTO activity (lead_id, kind) SELECT lead_id, 'demo_request' FROM lead WHERE email = 'ann@scored.example';

@@ -296,9 +296,9 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	double		fit;
 	Engagement *e = NULL;
 	double		score;
-	int			cols[4];
-	Datum		values[4];
-	bool		nulls[4] = {false, false, false, false};
+	int			cols[5];
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
 	TimestampTz next = 0;
 	bool		have_next = false;
 
@@ -316,9 +316,17 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 
 	d = heap_getattr(tuple, column(desc, "fit"), desc, &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
-	d = heap_getattr(tuple, column(desc, "engagement"), desc, &isnull);
-	if (!isnull)
-		e = DatumGetEngagementP(d);
+	/*
+	 * Engagement comes from activity, which needs its lead to exist: a new
+	 * lead has none, whatever the INSERT says.  So a restore, which loads
+	 * leads before their activity, rebuilds it instead of counting it twice.
+	 */
+	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		d = heap_getattr(tuple, column(desc, "engagement"), desc, &isnull);
+		if (!isnull)
+			e = DatumGetEngagementP(d);
+	}
 
 	score = score_at(fit, e, now);
 	if (e)
@@ -348,7 +356,10 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	values[2] = TimestampTzGetDatum(next);
 	nulls[2] = !have_next;
 	values[3] = TimestampTzGetDatum(now);
-	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 4, cols, values, nulls));
+	cols[4] = column(desc, "engagement");
+	values[4] = PointerGetDatum(e);
+	nulls[4] = (e == NULL);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 5, cols, values, nulls));
 }
 
 /* lead_score(lead, at): a lead's score at any time, from its stored state */

@@ -3,6 +3,9 @@
 # shellcheck shell=bash
 
 PG_MAJOR=${PG_MAJOR:-15}
+# The throwaway clusters pick their own port and socket; a caller's
+# connection settings must not leak into them.
+unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE
 export PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
 export PATH="/usr/lib/postgresql/$PG_MAJOR/bin:$PATH"
 

@@ -57,3 +57,29 @@ LIMIT 5;
 \echo '== Why the best-fitting lead fits (lead_gen.explain_fit)'
 SELECT criterion, matched, points, max_points
 FROM lead_gen.explain_fit((SELECT lead_id FROM lead_gen.lead ORDER BY fit DESC, lead_id LIMIT 1));
+
+\echo '== Temperature: how many leads are cold, warm, hot right now'
+SELECT temperature, count(*) AS leads, round(avg(score)::numeric, 1) AS avg_score,
+	   count(*) FILTER (WHERE next_change_at IS NOT NULL) AS cooling
+FROM lead_gen.lead
+GROUP BY temperature
+ORDER BY temperature;
+
+\echo '== The hottest leads'
+SELECT lead_id, first_name || ' ' || last_name AS name, company_name AS company, stage,
+	   round(score::numeric, 1) AS score, temperature, grade,
+	   round(lead_gen.engagement_value(engagement)::numeric, 1) AS engagement,
+	   next_change_at::timestamp(0) AS cools_at
+FROM lead_gen.lead
+ORDER BY score DESC, lead_id
+LIMIT 5;
+
+\echo '== Why the hottest lead is hot (lead_gen.explain_score: points add up to the score)'
+SELECT component, kind, events, raw_points, capped_points, round(decay::numeric, 2) AS decay,
+	   round(points::numeric, 2) AS points
+FROM lead_gen.explain_score((SELECT lead_id FROM lead_gen.lead ORDER BY score DESC, lead_id LIMIT 1));
+
+\echo '== Its score over the last 90 days (lead_gen.score_at replays history)'
+SELECT d::date AS day,
+	   round(lead_gen.score_at((SELECT lead_id FROM lead_gen.lead ORDER BY score DESC, lead_id LIMIT 1), d)::numeric, 1) AS score
+FROM generate_series(now() - interval '90 days', now(), interval '15 days') AS d;
