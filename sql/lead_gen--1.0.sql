@@ -266,7 +266,7 @@ CREATE TABLE @extschema@.lead (
 	CONSTRAINT lead_score_check CHECK (score OPERATOR(pg_catalog.>) '-Infinity' AND score OPERATOR(pg_catalog.<) 'Infinity'),
 	CONSTRAINT lead_identity_check CHECK (
 		email IS NOT NULL OR phone IS NOT NULL OR company_name IS NOT NULL)
-);
+) WITH (fillfactor = 80);	-- room for HOT updates: activity updates every lead often
 CREATE UNIQUE INDEX lead_email_key ON @extschema@.lead (pg_catalog.lower(email));
 CREATE INDEX lead_campaign_idx ON @extschema@.lead (campaign_id);
 CREATE INDEX lead_stage_idx ON @extschema@.lead (stage);
@@ -312,7 +312,7 @@ COMMENT ON COLUMN @extschema@.lead.engagement IS
 COMMENT ON COLUMN @extschema@.lead.score IS
 	'fit_weight * fit + engagement_weight * min(engagement, cap), as of scored_at. Kept by trigger lead_score';
 COMMENT ON COLUMN @extschema@.lead.next_change_at IS
-	'When decay alone will next change the temperature (NULL: never); rescore() visits leads whose time has come';
+	'No later than when decay alone will next change the temperature (NULL: never); rescore() visits leads whose time has come and stores the exact time';
 COMMENT ON COLUMN @extschema@.lead.scored_at IS 'When score and temperature were last computed';
 COMMENT ON COLUMN @extschema@.lead.updated_at IS
 	'Last change of the lead''s own data (not of values lead_gen derives), kept by trigger lead_touch_updated_at';

@@ -31,6 +31,20 @@ SELECT round(score::numeric, 6) AS score, temperature FROM lead WHERE email = 'a
 ROLLBACK;
 SELECT score, temperature FROM lead WHERE email = 'ann@scored.example';
 
+-- next_change_at is a bound: more points postpone the next change, but the
+-- earlier time stays (so the update can be HOT); rescore() stores the exact
+-- time when it visits (as it does when it sets next_change_at itself).
+BEGIN;
+INSERT INTO activity (lead_id, kind) SELECT lead_id, 'demo_request' FROM lead WHERE email = 'ann@scored.example';
+CREATE TEMP TABLE first_bound AS SELECT next_change_at AS t FROM lead WHERE email = 'ann@scored.example';
+INSERT INTO activity (lead_id, kind) SELECT lead_id, 'webinar' FROM lead WHERE email = 'ann@scored.example';
+SELECT temperature, next_change_at = (SELECT t FROM first_bound) AS bound_kept FROM lead WHERE email = 'ann@scored.example';
+UPDATE lead SET next_change_at = NULL WHERE email = 'ann@scored.example';
+SELECT next_change_at > (SELECT t FROM first_bound) AS exact_is_later,
+	   round(extract(epoch FROM next_change_at - now()) / 86400) AS days_to_cold
+FROM lead WHERE email = 'ann@scored.example';
+ROLLBACK;
+
 -- Decay: points earned one half-life ago count half.
 INSERT INTO activity (lead_id, kind, occurred_at)
 SELECT lead_id, 'demo_request', now() - interval '30 days' FROM lead WHERE email = 'bob@scored.example';

@@ -34,6 +34,8 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "catalog/pg_type_d.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/hsearch.h"
@@ -81,6 +83,9 @@ typedef struct ScoringConfig
 	SPIPlanPtr	day_plan;		/* a lead's activities of one kind in one day */
 	SPIPlanPtr	lock_plan;		/* lock one lead */
 	SPIPlanPtr	recompute_plan; /* one lead's engagement from its history */
+	SPIPlanPtr	days_plan;		/* day_plan for many (lead, kind, day) at once */
+	SPIPlanPtr	lock_many_plan; /* lock many leads, in lead_id order */
+	SPIPlanPtr	add_many_plan;	/* add_plan for many leads at once */
 } ScoringConfig;
 
 static ScoringConfig scoring;
@@ -132,7 +137,11 @@ scoring_load(void)
 		SPI_freeplan(scoring.day_plan);
 		SPI_freeplan(scoring.lock_plan);
 		SPI_freeplan(scoring.recompute_plan);
+		SPI_freeplan(scoring.days_plan);
+		SPI_freeplan(scoring.lock_many_plan);
+		SPI_freeplan(scoring.add_many_plan);
 		scoring.add_plan = scoring.day_plan = scoring.lock_plan = scoring.recompute_plan = NULL;
+		scoring.days_plan = scoring.lock_many_plan = scoring.add_many_plan = NULL;
 	}
 	MemoryContextReset(scoring.cxt);
 
@@ -238,6 +247,38 @@ scoring_load(void)
 		scoring.recompute_plan = keep_plan(
 			"UPDATE lead_gen.lead SET engagement = lead_gen.engagement_from_history(lead_id)"
 			" WHERE lead_id OPERATOR(pg_catalog.=) $1", 1, one_type);
+	}
+	{
+		/* the same, for a bulk insert: a statement each, not one per lead */
+		Oid			days_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
+		TIMESTAMPTZARRAYOID, INT8ARRAYOID};
+		Oid			lock_types[1] = {INT8ARRAYOID};
+		Oid			add_types[3] = {INT8ARRAYOID, get_array_type(scoring.engagement_type), INTERVALOID};
+
+		scoring.days_plan = keep_plan(
+			"SELECT g.i, a.activity_id, a.occurred_at"
+			" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3),"
+			"                 pg_catalog.unnest($4), pg_catalog.unnest($5))"
+			"      WITH ORDINALITY AS g(lead_id, kind, first, last, lim, i)"
+			" CROSS JOIN LATERAL (SELECT x.activity_id, x.occurred_at FROM lead_gen.activity AS x"
+			"   WHERE x.lead_id OPERATOR(pg_catalog.=) g.lead_id"
+			"     AND x.kind::pg_catalog.text OPERATOR(pg_catalog.=) g.kind"
+			"     AND x.occurred_at OPERATOR(pg_catalog.>=) g.first"
+			"     AND x.occurred_at OPERATOR(pg_catalog.<) g.last"
+			"   ORDER BY x.occurred_at, x.activity_id LIMIT g.lim) AS a"
+			" ORDER BY g.i, a.occurred_at, a.activity_id", 5, days_types);
+		scoring.lock_many_plan = keep_plan(
+			"SELECT l.lead_id FROM lead_gen.lead AS l"
+			" WHERE l.lead_id OPERATOR(pg_catalog.=) ANY ($1)"
+			" ORDER BY l.lead_id FOR NO KEY UPDATE OF l", 1, lock_types);
+		scoring.add_many_plan = keep_plan(
+			"UPDATE lead_gen.lead AS l"
+			" SET engagement = lead_gen.engagement_combine(l.engagement, d.delta)"
+			" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(lead_id, delta)"
+			" WHERE l.lead_id OPERATOR(pg_catalog.=) d.lead_id"
+			"   AND (l.engagement IS NULL"
+			"        OR lead_gen.engagement_half_life(l.engagement) OPERATOR(pg_catalog.=) $3)"
+			" RETURNING l.lead_id", 3, add_types);
 	}
 	SPI_finish();
 	scoring.generation = config_generation();
@@ -355,6 +396,35 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	values[1] = scoring.temperature[temperature_of(score)];
 	values[2] = TimestampTzGetDatum(next);
 	nulls[2] = !have_next;
+
+	/*
+	 * next_change_at is indexed for rescore(), so changing it makes the
+	 * update of the lead non-HOT: every index of the lead gets a new entry.
+	 * On the activity hot path most points only postpone the next change,
+	 * so an earlier bound already stored is kept: it is never later than the
+	 * true next change, and rescore() visiting it then stores the exact time.
+	 * A new temperature, or an update that sets next_change_at itself (as
+	 * rescore() does), takes the exact time.
+	 */
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		HeapTuple	old = trigdata->tg_trigtuple;
+		bool		old_null;
+		bool		new_null;
+		Datum		old_next = heap_getattr(old, cols[2], desc, &old_null);
+		Datum		new_next = heap_getattr(tuple, cols[2], desc, &new_null);
+		bool		old_temp_null;
+		Datum		old_temp = heap_getattr(old, cols[1], desc, &old_temp_null);
+
+		if (!old_null && !new_null &&
+			DatumGetTimestampTz(old_next) == DatumGetTimestampTz(new_next) &&
+			!old_temp_null && old_temp == values[1] &&
+			(!have_next || DatumGetTimestampTz(old_next) <= next))
+		{
+			values[2] = old_next;
+			nulls[2] = false;
+		}
+	}
 	values[3] = TimestampTzGetDatum(now);
 	cols[4] = column(desc, "engagement");
 	values[4] = PointerGetDatum(e);
@@ -453,48 +523,97 @@ utc_day(TimestampTz t)
 /*
  * A group of new activities of one lead, kind and day, of a capped kind:
  * which activities count before and after the insert, and the difference.
+ * The day's activities come in time order; ranks count them.
  */
-static void
-account_capped_day(HTAB *leads, CappedEvent *group, int k)
+typedef struct CappedGroup
 {
-	const ScoringRule *rule = group[0].rule;
+	CappedEvent *events;		/* the new ones */
+	int			k;
+	int			rank_all;
+	int			rank_old;
+} CappedGroup;
+
+static void
+account_capped_row(HTAB *leads, CappedGroup *g, int64 id, TimestampTz at)
+{
+	const ScoringRule *rule = g->events[0].rule;
+	bool		is_new = false;
+	bool		counts_after;
+	bool		counted_before = false;
+
+	for (int j = 0; j < g->k && !is_new; j++)
+		is_new = g->events[j].activity_id == id;
+	counts_after = ++g->rank_all <= rule->daily_cap;
+	if (!is_new)
+		counted_before = ++g->rank_old <= rule->daily_cap;
+	if (counts_after && !counted_before)
+		add_to(leads, g->events[0].lead_id, rule->points, at);
+	else if (counted_before && !counts_after)
+		add_to(leads, g->events[0].lead_id, -rule->points, at);
+}
+
+static void
+account_capped_days(HTAB *leads, CappedGroup *groups, int ngroups)
+{
 	Datum		args[5];
 	int			rc;
-	int			rank_all = 0;
-	int			rank_old = 0;
+	SPITupleTable *tt;
 
-	args[0] = Int64GetDatum(group[0].lead_id);
-	args[1] = CStringGetTextDatum(rule->kind);
-	args[2] = TimestampTzGetDatum(group[0].day);
-	args[3] = TimestampTzGetDatum(group[0].day + USECS_PER_DAY);
-	/* the first cap of the old ones are among the first cap + k of all */
-	args[4] = Int64GetDatum((int64) rule->daily_cap + k);
-	rc = SPI_execute_plan(scoring.day_plan, args, NULL, false, 0);
+	if (ngroups == 1)
+	{
+		const ScoringRule *rule = groups[0].events[0].rule;
+
+		args[0] = Int64GetDatum(groups[0].events[0].lead_id);
+		args[1] = CStringGetTextDatum(rule->kind);
+		args[2] = TimestampTzGetDatum(groups[0].events[0].day);
+		args[3] = TimestampTzGetDatum(groups[0].events[0].day + USECS_PER_DAY);
+		/* the first cap of the old ones are among the first cap + k of all */
+		args[4] = Int64GetDatum((int64) rule->daily_cap + groups[0].k);
+		rc = SPI_execute_plan(scoring.day_plan, args, NULL, false, 0);
+	}
+	else
+	{
+		Datum	   *leads_d = palloc(ngroups * sizeof(Datum));
+		Datum	   *kinds_d = palloc(ngroups * sizeof(Datum));
+		Datum	   *first_d = palloc(ngroups * sizeof(Datum));
+		Datum	   *last_d = palloc(ngroups * sizeof(Datum));
+		Datum	   *lim_d = palloc(ngroups * sizeof(Datum));
+
+		for (int i = 0; i < ngroups; i++)
+		{
+			CappedEvent *e = &groups[i].events[0];
+
+			leads_d[i] = Int64GetDatum(e->lead_id);
+			kinds_d[i] = CStringGetTextDatum(e->rule->kind);
+			first_d[i] = TimestampTzGetDatum(e->day);
+			last_d[i] = TimestampTzGetDatum(e->day + USECS_PER_DAY);
+			lim_d[i] = Int64GetDatum((int64) e->rule->daily_cap + groups[i].k);
+		}
+		args[0] = PointerGetDatum(construct_array(leads_d, ngroups, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(construct_array(kinds_d, ngroups, TEXTOID, -1, false, TYPALIGN_INT));
+		args[2] = PointerGetDatum(construct_array(first_d, ngroups, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[3] = PointerGetDatum(construct_array(last_d, ngroups, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[4] = PointerGetDatum(construct_array(lim_d, ngroups, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		rc = SPI_execute_plan(scoring.days_plan, args, NULL, false, 0);
+	}
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the day's activities: %s", SPI_result_code_string(rc));
 
-	for (uint64 i = 0; i < SPI_processed; i++)
+	tt = SPI_tuptable;
+	for (uint64 r = 0; r < SPI_processed; r++)
 	{
 		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-													 SPI_tuptable->tupdesc, 1, &isnull));
-		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[i],
-														   SPI_tuptable->tupdesc, 2, &isnull));
-		bool		is_new = false;
-		bool		counts_after;
-		bool		counted_before = false;
+		int			off = ngroups == 1 ? 0 : 1;
+		int			g = ngroups == 1 ? 0
+			: (int) DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull)) - 1;
+		int64		id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 1 + off, &isnull));
+		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 2 + off, &isnull));
 
-		for (int j = 0; j < k && !is_new; j++)
-			is_new = group[j].activity_id == id;
-		counts_after = ++rank_all <= rule->daily_cap;
-		if (!is_new)
-			counted_before = ++rank_old <= rule->daily_cap;
-		if (counts_after && !counted_before)
-			add_to(leads, group[0].lead_id, rule->points, at);
-		else if (counted_before && !counts_after)
-			add_to(leads, group[0].lead_id, -rule->points, at);
+		if (g < 0 || g >= ngroups)
+			elog(ERROR, "capped activity query returned group %d of %d", g + 1, ngroups);
+		account_capped_row(leads, &groups[g], id, at);
 	}
-	SPI_freetuptable(SPI_tuptable);
+	SPI_freetuptable(tt);
 }
 
 /* Activities may not be dated in the future (beyond clock skew). */
@@ -531,6 +650,63 @@ recompute_lead(int64 lead_id)
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "could not recompute lead %lld: %s", (long long) lead_id,
 			 SPI_result_code_string(rc));
+}
+
+/*
+ * Add the deltas of many leads: lock them in lead_id order, then one UPDATE.
+ * A lead the UPDATE leaves out has another half-life: recompute it.
+ */
+static void
+add_to_many(HTAB *leads, int64 *ids, int nids)
+{
+	Datum	   *id_d = palloc(nids * sizeof(Datum));
+	Datum	   *delta_d = palloc(nids * sizeof(Datum));
+	Datum		args[3];
+	int			rc;
+	int64	   *done;
+	int			ndone;
+
+	for (int i = 0; i < nids; i++)
+	{
+		LeadDelta  *ld = hash_search(leads, &ids[i], HASH_FIND, NULL);
+
+		id_d[i] = Int64GetDatum(ids[i]);
+		delta_d[i] = PointerGetDatum(&ld->delta);
+	}
+	args[0] = PointerGetDatum(construct_array(id_d, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(delta_d, nids, scoring.engagement_type,
+											  sizeof(Engagement), false, TYPALIGN_DOUBLE));
+	args[2] = scoring.half_life_interval;
+
+	rc = SPI_execute_plan(scoring.lock_many_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not lock leads: %s", SPI_result_code_string(rc));
+	SPI_freetuptable(SPI_tuptable);
+
+	rc = SPI_execute_plan(scoring.add_many_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "could not update leads: %s", SPI_result_code_string(rc));
+	if (SPI_processed == (uint64) nids)
+		return;
+
+	/* those left out */
+	ndone = (int) SPI_processed;
+	done = palloc(Max(ndone, 1) * sizeof(int64));
+	for (int i = 0; i < ndone; i++)
+	{
+		bool		isnull;
+
+		done[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	qsort(done, ndone, sizeof(int64), cmp_int64);
+	for (int i = 0, j = 0; i < nids; i++)
+	{
+		while (j < ndone && done[j] < ids[i])
+			j++;
+		if (j < ndone && done[j] == ids[i])
+			continue;
+		recompute_lead(ids[i]);
+	}
 }
 
 static void
@@ -630,6 +806,9 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 	/* capped kinds: per lead, kind and day, what counts now */
 	if (ncapped > 0)
 	{
+		CappedGroup *groups = palloc(ncapped * sizeof(CappedGroup));
+		int			ngroups = 0;
+
 		qsort(capped, ncapped, sizeof(CappedEvent), cmp_capped);
 		for (int i = 0; i < ncapped;)
 		{
@@ -637,9 +816,13 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 
 			while (j < ncapped && cmp_capped(&capped[i], &capped[j]) == 0)
 				j++;
-			account_capped_day(leads, &capped[i], j - i);
+			groups[ngroups].events = &capped[i];
+			groups[ngroups].k = j - i;
+			groups[ngroups].rank_all = groups[ngroups].rank_old = 0;
+			ngroups++;
 			i = j;
 		}
+		account_capped_days(leads, groups, ngroups);
 	}
 
 	/* each lead once, in lead_id order, so concurrent loads cannot deadlock */
@@ -648,12 +831,12 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 	while ((ld = hash_seq_search(&seq)) != NULL)
 		ids[nids++] = ld->lead_id;
 	qsort(ids, nids, sizeof(int64), cmp_int64);
-	for (int i = 0; i < nids; i++)
+	if (nids == 1)
 	{
 		Datum		args[3];
 		int			rc;
 
-		ld = hash_search(leads, &ids[i], HASH_FIND, NULL);
+		ld = hash_search(leads, &ids[0], HASH_FIND, NULL);
 		args[0] = Int64GetDatum(ld->lead_id);
 		args[1] = PointerGetDatum(&ld->delta);
 		args[2] = scoring.half_life_interval;
@@ -664,6 +847,8 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 		if (SPI_processed == 0)
 			recompute_lead(ld->lead_id);	/* another half-life: start over */
 	}
+	else if (nids > 1)
+		add_to_many(leads, ids, nids);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }

@@ -7,7 +7,7 @@ SELECT 1 + (g * 7919) % :leads,
 			  'email_click', 'content_download', 'webinar', 'newsletter_signup', 'pricing_inquiry',
 			  'demo_request', 'unsubscribe', 'bounce', 'call', 'meeting'])[1 + (g * 31) % 16],
 	   now() - interval '1 minute' - ((g * 104729) % 31536000) * interval '1 second'
-FROM generate_series(1, :activities) AS g;
+FROM generate_series(1::bigint, :activities) AS g;
 ALTER TABLE lead_gen.activity ENABLE TRIGGER activity_scored;
 ANALYZE lead_gen.activity;
 CALL lead_gen.recompute_all(10000);

@@ -41,7 +41,7 @@ BEGIN
 	INSERT INTO lead_gen.activity (lead_id, kind, occurred_at)
 	SELECT 1 + (g * 7919) % $leads, (ARRAY['page_view', 'email_open', 'webinar', 'content_download'])[1 + g % 4],
 		   now() - (g % 86400) * interval '1 second'
-	FROM generate_series(1, $bulk) g;
+	FROM generate_series(1::bigint, $bulk) g;
 	secs := extract(epoch FROM clock_timestamp() - t0);
 	ALTER TABLE lead_gen.activity ENABLE TRIGGER activity_scored;
 	ALTER TABLE lead_gen.activity DISABLE TRIGGER activity_rescored_after_delete;
