@@ -110,3 +110,16 @@ COPY eng2 FROM PROGRAM 'printf ''PGCOPY\n\377\r\n\000\000\000\000\000\000\000\00
 -- too short
 COPY eng2 FROM PROGRAM 'printf ''PGCOPY\n\377\r\n\000\000\000\000\000\000\000\000\000\000\001\000\000\000\010\077\360\000\000\000\000\000\000\377\377''' WITH (FORMAT binary);
 SELECT count(*) FROM eng2;
+
+-- capped_engagement: of a capped kind, only the first daily_cap per UTC day
+-- count (by time, then id), whatever the order of the rows.
+CREATE TEMP TABLE ev (id bigint, kind text, at timestamptz, points float8, cap int);
+INSERT INTO ev VALUES
+	(5, 'open', '2026-03-01 12:00+00', 1, 2), (1, 'open', '2026-03-01 09:00+00', 1, 2),
+	(3, 'open', '2026-03-01 09:00+00', 1, 2), (2, 'demo', '2026-03-01 10:00+00', 30, NULL),
+	(4, 'open', '2026-03-02 00:00+00', 1, 2), (6, 'open', '2026-03-01 23:59:59+00', 1, 2),
+	(7, 'open', NULL, 1, 2);
+SELECT round(engagement_value(capped_engagement(points, at, id, kind, cap, '1 day' ORDER BY id DESC), '2026-03-03')::numeric, 9) AS capped,
+	   round(engagement_value(engagement_sum(points, at, '1 day') FILTER (WHERE id IN (1, 3, 2, 4)), '2026-03-03')::numeric, 9) AS by_hand
+FROM ev;
+SELECT capped_engagement(points, at, id, kind, 0, '1 day') IS NULL AS cap_zero_counts_nothing FROM ev;

@@ -811,6 +811,28 @@ CREATE TRIGGER scoring_settings_changed AFTER INSERT OR UPDATE OR DELETE ON @ext
 CREATE TRIGGER scoring_settings_mark_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.scoring_settings
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_mark_changed();
 
+CREATE FUNCTION @extschema@.capped_engagement_accum(internal, float8, timestamptz, bigint, text, integer, interval)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'lead_gen_capped_engagement_accum'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.capped_engagement_accum(internal, float8, timestamptz, bigint, text, integer, interval) IS
+	'Transition function of capped_engagement';
+CREATE FUNCTION @extschema@.capped_engagement_final(internal)
+RETURNS @extschema@.engagement
+AS 'MODULE_PATHNAME', 'lead_gen_capped_engagement_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.capped_engagement_final(internal) IS
+	'Final function of capped_engagement';
+CREATE AGGREGATE @extschema@.capped_engagement(points float8, occurred_at timestamptz, activity_id bigint,
+	kind text, daily_cap integer, half_life interval) (
+	SFUNC = @extschema@.capped_engagement_accum,
+	STYPE = internal,
+	FINALFUNC = @extschema@.capped_engagement_final,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.capped_engagement(float8, timestamptz, bigint, text, integer, interval) IS
+	'The engagement of one lead''s activities with daily caps: of a kind with a cap, only the first daily_cap per UTC day (by occurred_at, then activity_id) count; rows in any order';
+
 -- The engagement of leads first_lead..last_lead from their activity up to
 -- "until", under the current rules: the definition every incremental update
 -- must agree with.
@@ -820,27 +842,14 @@ RETURNS TABLE (lead_id bigint, engagement @extschema@.engagement)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	WITH counted AS (
-		SELECT a.lead_id, r.points, a.occurred_at
-		FROM @extschema@.activity AS a
-		JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
-		WHERE a.lead_id BETWEEN first_lead AND last_lead AND a.occurred_at <= until
-		  AND r.points <> 0 AND r.daily_cap IS NULL
-		UNION ALL
-		SELECT c.lead_id, c.points, c.occurred_at
-		FROM (SELECT a.lead_id, r.points, a.occurred_at, r.daily_cap,
-					 row_number() OVER (PARTITION BY a.lead_id, a.kind, (a.occurred_at AT TIME ZONE 'UTC')::date
-										ORDER BY a.occurred_at, a.activity_id) AS nth
-			  FROM @extschema@.activity AS a
-			  JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
-			  WHERE a.lead_id BETWEEN first_lead AND last_lead AND a.occurred_at <= until
-				AND r.points <> 0 AND r.daily_cap IS NOT NULL) AS c
-		WHERE c.nth <= c.daily_cap)
-	SELECT c.lead_id,
-		   @extschema@.engagement_sum(c.points, c.occurred_at,
+	SELECT a.lead_id,
+		   @extschema@.capped_engagement(r.points, a.occurred_at, a.activity_id, a.kind, r.daily_cap,
 			   coalesce((SELECT s.half_life FROM @extschema@.scoring_settings AS s), interval '30 days'))
-	FROM counted AS c
-	GROUP BY c.lead_id
+	FROM @extschema@.activity AS a
+	JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
+	WHERE a.lead_id BETWEEN first_lead AND last_lead AND a.occurred_at <= until
+	  AND r.points <> 0 AND r.daily_cap IS DISTINCT FROM 0
+	GROUP BY a.lead_id
 $$;
 COMMENT ON FUNCTION @extschema@.history_engagement(bigint, bigint, timestamptz) IS
 	'Engagement of a range of leads recomputed from their activity up to a time, under the current rules; leads without scoring activity are left out';

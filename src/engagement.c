@@ -419,3 +419,150 @@ lead_gen_engagement_half_life(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INTERVAL_P(seconds_interval(PG_GETARG_ENGAGEMENT_P(0)->half_life));
 }
+
+/* ------------------------------------------------------------------------
+ * capped_engagement: a lead's engagement from its history, daily caps
+ * applied, in one pass
+ * ------------------------------------------------------------------------
+ */
+
+PG_FUNCTION_INFO_V1(lead_gen_capped_engagement_accum);
+PG_FUNCTION_INFO_V1(lead_gen_capped_engagement_final);
+
+typedef struct CappedRow
+{
+	TimestampTz at;
+	int64		activity_id;
+	double		points;
+	int32		daily_cap;		/* -1: none */
+	int32		kind;			/* index into kinds */
+} CappedRow;
+
+typedef struct CappedState
+{
+	CappedRow  *rows;
+	int			nrows;
+	int			size;
+	text	  **kinds;			/* the group's distinct kinds */
+	int			nkinds;
+	double		half_life;
+} CappedState;
+
+static int
+cmp_capped_row(const void *a, const void *b)
+{
+	const CappedRow *x = a;
+	const CappedRow *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->activity_id < y->activity_id ? -1 : x->activity_id > y->activity_id ? 1 : 0;
+}
+
+/*
+ * capped_engagement(points, occurred_at, activity_id, kind, daily_cap,
+ * half_life): collects a group's activities; the final function applies the
+ * daily caps (the first daily_cap of a kind per UTC day, by occurred_at
+ * then activity_id, count) and sums the rest with decay.  The rows of a
+ * group may come in any order.
+ */
+Datum
+lead_gen_capped_engagement_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	MemoryContext oldcxt;
+	CappedState *st;
+	CappedRow  *row;
+	text	   *kind;
+	int			k;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "capped_engagement_accum called in non-aggregate context");
+	st = PG_ARGISNULL(0) ? NULL : (CappedState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4) ||
+		PG_ARGISNULL(6))
+		PG_RETURN_POINTER(st);
+
+	oldcxt = MemoryContextSwitchTo(aggcxt);
+	if (st == NULL)
+	{
+		st = palloc0(sizeof(CappedState));
+		st->size = 16;
+		st->rows = palloc(st->size * sizeof(CappedRow));
+		st->kinds = palloc(32 * sizeof(text *));
+		st->half_life = half_life_seconds(PG_GETARG_INTERVAL_P(6));
+	}
+	if (st->nrows == st->size)
+	{
+		st->size *= 2;
+		st->rows = repalloc_huge(st->rows, st->size * sizeof(CappedRow));
+	}
+	kind = PG_GETARG_TEXT_PP(4);
+	for (k = 0; k < st->nkinds; k++)
+		if (VARSIZE_ANY_EXHDR(st->kinds[k]) == VARSIZE_ANY_EXHDR(kind) &&
+			memcmp(VARDATA_ANY(st->kinds[k]), VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) == 0)
+			break;
+	if (k == st->nkinds)
+	{
+		if (st->nkinds % 32 == 0 && st->nkinds > 0)
+			st->kinds = repalloc(st->kinds, (st->nkinds + 32) * sizeof(text *));
+		st->kinds[st->nkinds++] = (text *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(4));
+	}
+	row = &st->rows[st->nrows++];
+	row->points = PG_GETARG_FLOAT8(1);
+	row->at = PG_GETARG_TIMESTAMPTZ(2);
+	row->activity_id = PG_GETARG_INT64(3);
+	row->kind = k;
+	row->daily_cap = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT32(5);
+	check_finite_value(row->points);
+	check_timestamp(row->at, "time of the points");
+	MemoryContextSwitchTo(oldcxt);
+	PG_RETURN_POINTER(st);
+}
+
+static TimestampTz
+utc_day_of(TimestampTz t)
+{
+	TimestampTz day = t - (t % USECS_PER_DAY);
+
+	return (t < 0 && day != t) ? day - USECS_PER_DAY : day;
+}
+
+Datum
+lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
+{
+	CappedState *st;
+	Engagement *e = NULL;
+	int		   *counts;
+	TimestampTz day = 0;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (CappedState *) PG_GETARG_POINTER(0);
+	qsort(st->rows, st->nrows, sizeof(CappedRow), cmp_capped_row);
+	counts = palloc0(Max(st->nkinds, 1) * sizeof(int));
+	for (int i = 0; i < st->nrows; i++)
+	{
+		CappedRow  *r = &st->rows[i];
+
+		if (i == 0 || utc_day_of(r->at) != day)
+		{
+			day = utc_day_of(r->at);
+			memset(counts, 0, Max(st->nkinds, 1) * sizeof(int));
+		}
+		if (r->daily_cap >= 0 && counts[r->kind]++ >= r->daily_cap)
+			continue;
+		if (e == NULL)
+		{
+			e = palloc(sizeof(Engagement));
+			e->value = r->points;
+			e->as_of = r->at;
+			e->half_life = st->half_life;
+		}
+		else
+			engagement_add_points(e, r->points, r->at);
+	}
+	if (e == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(e);
+}
