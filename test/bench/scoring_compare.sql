@@ -28,40 +28,13 @@ BEGIN
 END $$;
 
 CREATE TEMP TABLE times (name text, secs float8);
+\o /dev/null
 
--- three runs of each, interleaved; the median counts
-CALL bench.make_due(100);
-SELECT clock_timestamp() AS t0 \gset
-CALL lead_gen.rescore();
-INSERT INTO times SELECT 'rescore', extract(epoch FROM clock_timestamp() - :'t0');
-SELECT clock_timestamp() AS t0 \gset
-CALL bench.plain_recompute();
-INSERT INTO times SELECT 'plain', extract(epoch FROM clock_timestamp() - :'t0');
-SELECT clock_timestamp() AS t0 \gset
-CALL lead_gen.recompute_all(10000);
-INSERT INTO times SELECT 'recompute_all', extract(epoch FROM clock_timestamp() - :'t0');
-
-CALL bench.make_due(100);
-SELECT clock_timestamp() AS t0 \gset
-CALL lead_gen.rescore();
-INSERT INTO times SELECT 'rescore', extract(epoch FROM clock_timestamp() - :'t0');
-SELECT clock_timestamp() AS t0 \gset
-CALL bench.plain_recompute();
-INSERT INTO times SELECT 'plain', extract(epoch FROM clock_timestamp() - :'t0');
-SELECT clock_timestamp() AS t0 \gset
-CALL lead_gen.recompute_all(10000);
-INSERT INTO times SELECT 'recompute_all', extract(epoch FROM clock_timestamp() - :'t0');
-
-CALL bench.make_due(100);
-SELECT clock_timestamp() AS t0 \gset
-CALL lead_gen.rescore();
-INSERT INTO times SELECT 'rescore', extract(epoch FROM clock_timestamp() - :'t0');
-SELECT clock_timestamp() AS t0 \gset
-CALL bench.plain_recompute();
-INSERT INTO times SELECT 'plain', extract(epoch FROM clock_timestamp() - :'t0');
-SELECT clock_timestamp() AS t0 \gset
-CALL lead_gen.recompute_all(10000);
-INSERT INTO times SELECT 'recompute_all', extract(epoch FROM clock_timestamp() - :'t0');
+-- three runs of each, interleaved; the median counts (their output is not wanted)
+\ir scoring_round.sql
+\ir scoring_round.sql
+\ir scoring_round.sql
+\o
 
 WITH m AS (SELECT name, percentile_cont(0.5) WITHIN GROUP (ORDER BY secs) AS secs FROM times GROUP BY name)
 SELECT format('rescore() with 1%% of leads due: lead_gen %ss, plain SQL recompute %ss, ratio %sx',

@@ -1,0 +1,11 @@
+-- One round of the scoring comparison (scoring_compare.sql runs three).
+CALL bench.make_due(100);
+SELECT clock_timestamp() AS t0 \gset
+CALL lead_gen.rescore();
+INSERT INTO times SELECT 'rescore', extract(epoch FROM clock_timestamp() - :'t0');
+SELECT clock_timestamp() AS t0 \gset
+CALL bench.plain_recompute();
+INSERT INTO times SELECT 'plain', extract(epoch FROM clock_timestamp() - :'t0');
+SELECT clock_timestamp() AS t0 \gset
+CALL lead_gen.recompute_all(10000);
+INSERT INTO times SELECT 'recompute_all', extract(epoch FROM clock_timestamp() - :'t0');
