@@ -171,6 +171,23 @@ TRUNCATE activity;
 SELECT count(*) FILTER (WHERE engagement IS NOT NULL) AS engaged, max(score) AS max_score FROM lead;
 DELETE FROM profile;
 
+-- The trigger functions refuse to run elsewhere.
+SELECT lead_score_trigger();
+CREATE TABLE not_a_lead (id int, fit float8);
+CREATE TRIGGER t BEFORE INSERT ON not_a_lead FOR EACH ROW EXECUTE FUNCTION lead_score_trigger();
+INSERT INTO not_a_lead VALUES (1, 0);
+DROP TRIGGER t ON not_a_lead;
+CREATE TRIGGER u AFTER INSERT ON not_a_lead FOR EACH ROW EXECUTE FUNCTION activity_inserted();
+INSERT INTO not_a_lead VALUES (1, 0);
+DROP TRIGGER u ON not_a_lead;
+CREATE TRIGGER u AFTER INSERT ON not_a_lead REFERENCING NEW TABLE AS n
+	FOR EACH STATEMENT EXECUTE FUNCTION activity_inserted();
+INSERT INTO not_a_lead VALUES (1, 0);
+CREATE TRIGGER v AFTER DELETE ON not_a_lead REFERENCING OLD TABLE AS o
+	FOR EACH STATEMENT EXECUTE FUNCTION activity_changed();
+DELETE FROM not_a_lead;
+DROP TABLE not_a_lead;
+
 -- pg_cron is not installed in this database: scheduling says so.
 SELECT schedule_rescore();
 SELECT unschedule_rescore();

@@ -141,6 +141,15 @@ engagement_combine_into(const Engagement *a, const Engagement *b, Engagement *re
 	check_finite_value(result->value);
 }
 
+/* The start of the UTC day of t: daily caps count per UTC day. */
+TimestampTz
+utc_day(TimestampTz t)
+{
+	TimestampTz day = t - (t % USECS_PER_DAY);
+
+	return (t < 0 && day != t) ? day - USECS_PER_DAY : day;
+}
+
 bool
 engagement_crossing(const Engagement *e, double cap, double weight, double base,
 					double threshold, TimestampTz from, TimestampTz *when)
@@ -520,14 +529,6 @@ lead_gen_capped_engagement_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-static TimestampTz
-utc_day_of(TimestampTz t)
-{
-	TimestampTz day = t - (t % USECS_PER_DAY);
-
-	return (t < 0 && day != t) ? day - USECS_PER_DAY : day;
-}
-
 Datum
 lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 {
@@ -545,9 +546,9 @@ lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 	{
 		CappedRow  *r = &st->rows[i];
 
-		if (i == 0 || utc_day_of(r->at) != day)
+		if (i == 0 || utc_day(r->at) != day)
 		{
-			day = utc_day_of(r->at);
+			day = utc_day(r->at);
 			memset(counts, 0, Max(st->nkinds, 1) * sizeof(int));
 		}
 		if (r->daily_cap >= 0 && counts[r->kind]++ >= r->daily_cap)

@@ -1192,8 +1192,9 @@ explain_rows(FunctionCallInfo fcinfo, IcpMatcher *m, IcpOutcome *outcomes)
 	}
 }
 
-Datum
-lead_gen_icp_explain(PG_FUNCTION_ARGS)
+/* icp_explain(icp, jsonb) and icp_explain(icp, lead): one row per criterion */
+static Datum
+explain(FunctionCallInfo fcinfo, bool lead)
 {
 	IcpMatcher *m;
 	IcpOutcome *outcomes;
@@ -1201,21 +1202,22 @@ lead_gen_icp_explain(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	m = matcher_for_call(fcinfo);
 	outcomes = palloc0(m->icp->ncriteria * sizeof(IcpOutcome));
-	icp_fit_jsonb(m, PG_GETARG_JSONB_P(1), outcomes);
+	if (lead)
+		icp_fit_row(m, PG_GETARG_HEAPTUPLEHEADER(1), outcomes);
+	else
+		icp_fit_jsonb(m, PG_GETARG_JSONB_P(1), outcomes);
 	explain_rows(fcinfo, m, outcomes);
 	return (Datum) 0;
 }
 
 Datum
+lead_gen_icp_explain(PG_FUNCTION_ARGS)
+{
+	return explain(fcinfo, false);
+}
+
+Datum
 lead_gen_icp_explain_lead(PG_FUNCTION_ARGS)
 {
-	IcpMatcher *m;
-	IcpOutcome *outcomes;
-
-	InitMaterializedSRF(fcinfo, 0);
-	m = matcher_for_call(fcinfo);
-	outcomes = palloc0(m->icp->ncriteria * sizeof(IcpOutcome));
-	icp_fit_row(m, PG_GETARG_HEAPTUPLEHEADER(1), outcomes);
-	explain_rows(fcinfo, m, outcomes);
-	return (Datum) 0;
+	return explain(fcinfo, true);
 }

@@ -86,6 +86,15 @@ typedef struct ScoringConfig
 	SPIPlanPtr	days_plan;		/* day_plan for many (lead, kind, day) at once */
 	SPIPlanPtr	lock_many_plan; /* lock many leads, in lead_id order */
 	SPIPlanPtr	add_many_plan;	/* add_plan for many leads at once */
+	Oid			lead_relid;
+	Oid			activity_relid;
+	/* lead_gen.lead's columns the lead trigger reads and sets (0: not yet) */
+	int			col_fit;
+	int			col_engagement;
+	int			col_score;
+	int			col_temperature;
+	int			col_next_change_at;
+	int			col_scored_at;
 } ScoringConfig;
 
 static ScoringConfig scoring;
@@ -125,8 +134,10 @@ scoring_load(void)
 		return;
 	config_watch(lead_gen_relid("scoring_rule"));
 	config_watch(lead_gen_relid("scoring_settings"));
-	config_watch(lead_gen_relid("lead"));
-	config_watch(lead_gen_relid("activity"));
+	scoring.lead_relid = lead_gen_relid("lead");
+	config_watch(scoring.lead_relid);
+	scoring.activity_relid = lead_gen_relid("activity");
+	config_watch(scoring.activity_relid);
 
 	if (scoring.cxt == NULL)
 		scoring.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen scoring",
@@ -144,6 +155,7 @@ scoring_load(void)
 		scoring.days_plan = scoring.lock_many_plan = scoring.add_many_plan = NULL;
 	}
 	MemoryContextReset(scoring.cxt);
+	scoring.col_fit = 0;		/* the lead table may have changed too */
 
 	nsp = get_namespace_oid("lead_gen", false);
 	scoring.engagement_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
@@ -350,12 +362,26 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("lead_score_trigger: must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
 	scoring_load();
+	if (RelationGetRelid(trigdata->tg_relation) != scoring.lead_relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("lead_score_trigger: must be fired on lead_gen.lead")));
 
 	desc = trigdata->tg_relation->rd_att;
 	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
 		? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+	if (scoring.col_fit == 0)
+	{
+		/* once per configuration load, which any change of lead_gen.lead causes */
+		scoring.col_engagement = column(desc, "engagement");
+		scoring.col_score = column(desc, "score");
+		scoring.col_temperature = column(desc, "temperature");
+		scoring.col_next_change_at = column(desc, "next_change_at");
+		scoring.col_scored_at = column(desc, "scored_at");
+		scoring.col_fit = column(desc, "fit");
+	}
 
-	d = heap_getattr(tuple, column(desc, "fit"), desc, &isnull);
+	d = heap_getattr(tuple, scoring.col_fit, desc, &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
 	/*
 	 * Engagement comes from activity, which needs its lead to exist: a new
@@ -364,7 +390,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	 */
 	if (!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		d = heap_getattr(tuple, column(desc, "engagement"), desc, &isnull);
+		d = heap_getattr(tuple, scoring.col_engagement, desc, &isnull);
 		if (!isnull)
 			e = DatumGetEngagementP(d);
 	}
@@ -388,10 +414,10 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 
-	cols[0] = column(desc, "score");
-	cols[1] = column(desc, "temperature");
-	cols[2] = column(desc, "next_change_at");
-	cols[3] = column(desc, "scored_at");
+	cols[0] = scoring.col_score;
+	cols[1] = scoring.col_temperature;
+	cols[2] = scoring.col_next_change_at;
+	cols[3] = scoring.col_scored_at;
 	values[0] = Float8GetDatum(score);
 	values[1] = scoring.temperature[temperature_of(score)];
 	values[2] = TimestampTzGetDatum(next);
@@ -426,7 +452,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 	values[3] = TimestampTzGetDatum(now);
-	cols[4] = column(desc, "engagement");
+	cols[4] = scoring.col_engagement;
 	values[4] = PointerGetDatum(e);
 	nulls[4] = (e == NULL);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 5, cols, values, nulls));
@@ -510,14 +536,6 @@ add_to(HTAB *leads, int64 lead_id, double points, TimestampTz at)
 		ld->delta.half_life = scoring.half_life;
 	}
 	engagement_add_points(&ld->delta, points, at);
-}
-
-static TimestampTz
-utc_day(TimestampTz t)
-{
-	TimestampTz day = t - (t % USECS_PER_DAY);
-
-	return (t < 0 && day != t) ? day - USECS_PER_DAY : day;
 }
 
 /*
@@ -709,6 +727,16 @@ add_to_many(HTAB *leads, int64 *ids, int nids)
 	}
 }
 
+/* The activity triggers read lead_gen.activity's columns, and only those. */
+static void
+check_activity_relation(TriggerData *trigdata, const char *name)
+{
+	if (RelationGetRelid(trigdata->tg_relation) != scoring.activity_relid)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s: must be fired on lead_gen.activity", name)));
+}
+
 static void
 check_trigger(FunctionCallInfo fcinfo, const char *name)
 {
@@ -752,6 +780,7 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("activity_inserted: needs REFERENCING NEW TABLE")));
 	scoring_load();
+	check_activity_relation(trigdata, "activity_inserted");
 
 	desc = trigdata->tg_relation->rd_att;
 	att_id = SPI_fnumber(desc, "activity_id");
@@ -898,6 +927,7 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 
 	check_trigger(fcinfo, "activity_changed");
 	scoring_load();
+	check_activity_relation(trigdata, "activity_changed");
 	desc = trigdata->tg_relation->rd_att;
 	collect_leads(trigdata->tg_oldtable, desc, &ids, &nids, &size, false);
 	collect_leads(trigdata->tg_newtable, desc, &ids, &nids, &size, true);
