@@ -20,7 +20,7 @@ PROVE_TESTS = test/t/*.pl
 
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 
-EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_check_iso log
+EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_check_iso log test/fuzz/build
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

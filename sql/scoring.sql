@@ -152,6 +152,13 @@ INSERT INTO scoring_rule (kind, points) VALUES ('case_study_view', 6);
 DELETE FROM scoring_rule WHERE kind = 'case_study_view';
 INSERT INTO scoring_settings (half_life) VALUES ('14 days');
 SELECT count(*) AS settings_rows, min(half_life) AS half_life FROM scoring_settings;
+-- New activity for a lead still on the old half-life recomputes that lead
+-- under the new one, alone or in a bulk statement.
+INSERT INTO activity (lead_id, kind) SELECT lead_id, 'webinar' FROM lead WHERE email = 'bob@scored.example';
+INSERT INTO activity (lead_id, kind) SELECT lead_id, 'webinar' FROM lead WHERE email IN ('ann@scored.example', 'cy@scored.example');
+SELECT email, engagement_half_life(engagement) AS half_life,
+	   abs(engagement_value(engagement, now()) - engagement_value(engagement_from_history(lead_id), now())) < 1e-9 AS same_as_history
+FROM lead WHERE engagement IS NOT NULL ORDER BY lead_id;
 
 -- A change of rules marks every lead for recomputing; recompute_all and
 -- rescore (which recomputes first when marked) bring everyone in line.
