@@ -783,6 +783,25 @@ COMMENT ON FUNCTION @extschema@.scoring_settings_upsert() IS
 CREATE TRIGGER scoring_settings_upsert BEFORE INSERT ON @extschema@.scoring_settings
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_settings_upsert();
 
+-- The settings row stays: scoring reads it, with no second copy of the
+-- defaults anywhere.
+CREATE FUNCTION @extschema@.scoring_settings_keep()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION 'cannot delete the scoring settings'
+		USING ERRCODE = 'restrict_violation',
+			  HINT = 'UPDATE lead_gen.scoring_settings to change them.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.scoring_settings_keep() IS
+	'BEFORE DELETE/TRUNCATE trigger: the one row of scoring_settings cannot be deleted';
+CREATE TRIGGER scoring_settings_keep BEFORE DELETE ON @extschema@.scoring_settings
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_settings_keep();
+CREATE TRIGGER scoring_settings_no_truncate BEFORE TRUNCATE ON @extschema@.scoring_settings
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_settings_keep();
+
 -- When rules or settings change, and when every lead was last recomputed:
 -- rescore() recomputes everyone after a change.  Not dumped: restoring the
 -- rules marks them changed, so the first rescore() after a restore
@@ -1026,6 +1045,11 @@ AS $$
 DECLARE
 	job bigint;
 BEGIN
+	IF schedule IS NULL THEN
+		RAISE EXCEPTION 'schedule must not be null'
+			USING ERRCODE = 'null_value_not_allowed',
+				  HINT = 'Give a cron schedule such as ''*/5 * * * *'', or leave it out for that default.';
+	END IF;
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'feature_not_supported',
@@ -1072,11 +1096,8 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH s AS (
-		SELECT coalesce(st.half_life, interval '30 days') AS half_life,
-			   coalesce(st.fit_weight, 0.2) AS fit_weight,
-			   coalesce(st.engagement_weight, 1) AS engagement_weight,
-			   coalesce(st.engagement_cap, 100) AS engagement_cap
-		FROM (SELECT 1) AS one LEFT JOIN @extschema@.scoring_settings AS st ON true),
+		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap
+		FROM @extschema@.scoring_settings AS st),
 	acts AS (
 		SELECT a.kind, a.occurred_at, r.points, r.daily_cap,
 			   row_number() OVER (PARTITION BY a.kind, (a.occurred_at AT TIME ZONE 'UTC')::date

@@ -140,6 +140,9 @@ UPDATE scoring_settings SET fit_weight = 'NaN';
 UPDATE scoring_settings SET engagement_cap = 0;
 INSERT INTO scoring_settings (singleton) VALUES (false);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+DELETE FROM scoring_settings;
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+TRUNCATE scoring_settings;
 DELETE FROM scoring_rule WHERE kind = 'page_view';
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 TRUNCATE scoring_rule;
@@ -168,6 +171,10 @@ SELECT recomputed_at >= changed_at AS recomputed FROM scoring_state;
 SELECT email, engagement_half_life(engagement) FROM lead WHERE engagement IS NOT NULL ORDER BY lead_id;
 CALL recompute_all(0);
 CALL rescore(-1);
+-- they commit as they go, so not inside a transaction block
+BEGIN;
+CALL rescore();
+ROLLBACK;
 UPDATE scoring_settings SET half_life = '30 days';
 UPDATE scoring_rule SET points = 1, daily_cap = 20 WHERE kind = 'page_view';
 CALL rescore();
@@ -198,6 +205,7 @@ DROP TABLE not_a_lead;
 -- pg_cron is not installed in this database: scheduling says so.
 SELECT schedule_rescore();
 SELECT unschedule_rescore();
+SELECT schedule_rescore(NULL);
 
 -- Time alone changes temperature: with a one-second half-life a demo
 -- request (30 points, warm) cools below 25 within a second, and rescore()

@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "icp.h"
+#include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_lead_fit);
 PG_FUNCTION_INFO_V1(lead_gen_fit_grade);
@@ -43,6 +44,9 @@ typedef struct FitConfig
 	bool		has_profile;
 	IcpMatcher *matcher;
 	double		grade_min[4];	/* fit needed for A, B, C, D */
+	Oid			lead_relid;
+	int			col_fit;		/* lead's fit and grade columns; 0: not yet */
+	int			col_grade;
 } FitConfig;
 
 static FitConfig config;
@@ -53,7 +57,9 @@ fit_config_load(void)
 	if (config.generation == config_generation())
 		return;
 	config_watch(lead_gen_relid("profile"));
-	config_watch(lead_gen_relid("lead"));
+	config.lead_relid = lead_gen_relid("lead");
+	config_watch(config.lead_relid);
+	config.col_fit = 0;			/* the lead table may have changed too */
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -129,26 +135,18 @@ lead_gen_lead_fit_trigger(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {true, true};
 
-	if (!CALLED_AS_TRIGGER(fcinfo) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lead_fit_trigger: must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
-
-	tupdesc = trigdata->tg_relation->rd_att;
-	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
-		? trigdata->tg_newtuple : trigdata->tg_trigtuple;
-	cols[0] = SPI_fnumber(tupdesc, "fit");
-	cols[1] = SPI_fnumber(tupdesc, "grade");
-	if (cols[0] <= 0 || cols[1] <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("lead_fit_trigger: relation \"%s\" has no fit and grade columns",
-						RelationGetRelationName(trigdata->tg_relation))));
-
 	fit_config_load();
+	tuple = before_row_trigger_tuple(fcinfo, "lead_fit_trigger", config.lead_relid);
+	tupdesc = trigdata->tg_relation->rd_att;
+	if (config.col_fit == 0)
+	{
+		/* once per configuration load, which any change of lead_gen.lead causes */
+		config.col_grade = SPI_fnumber(tupdesc, "grade");
+		config.col_fit = SPI_fnumber(tupdesc, "fit");
+	}
+	cols[0] = config.col_fit;
+	cols[1] = config.col_grade;
+
 	if (config.has_profile)
 	{
 		double		fit = icp_fit_tuple(config.matcher, tuple, tupdesc, NULL);

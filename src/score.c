@@ -48,6 +48,7 @@
 
 #include "config.h"
 #include "engagement.h"
+#include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_lead_score_trigger);
 PG_FUNCTION_INFO_V1(lead_gen_activity_inserted);
@@ -142,17 +143,18 @@ scoring_load(void)
 	if (scoring.cxt == NULL)
 		scoring.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen scoring",
 											ALLOCSET_SMALL_SIZES);
-	if (scoring.add_plan)
+	/* plans of the last load; any may be missing if that load failed */
 	{
-		SPI_freeplan(scoring.add_plan);
-		SPI_freeplan(scoring.day_plan);
-		SPI_freeplan(scoring.lock_plan);
-		SPI_freeplan(scoring.recompute_plan);
-		SPI_freeplan(scoring.days_plan);
-		SPI_freeplan(scoring.lock_many_plan);
-		SPI_freeplan(scoring.add_many_plan);
-		scoring.add_plan = scoring.day_plan = scoring.lock_plan = scoring.recompute_plan = NULL;
-		scoring.days_plan = scoring.lock_many_plan = scoring.add_many_plan = NULL;
+		SPIPlanPtr *plans[] = {&scoring.add_plan, &scoring.day_plan, &scoring.lock_plan,
+			&scoring.recompute_plan, &scoring.days_plan, &scoring.lock_many_plan,
+		&scoring.add_many_plan};
+
+		for (int i = 0; i < (int) lengthof(plans); i++)
+		{
+			if (*plans[i])
+				SPI_freeplan(*plans[i]);
+			*plans[i] = NULL;
+		}
 	}
 	MemoryContextReset(scoring.cxt);
 	scoring.col_fit = 0;		/* the lead table may have changed too */
@@ -171,38 +173,28 @@ scoring_load(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* settings: the one row, or the defaults without it */
+	/* the settings: one row, which cannot be deleted */
 	config_query("SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at"
 				 " FROM lead_gen.scoring_settings");
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("lead_gen.scoring_settings must have exactly one row"),
+				 errhint("INSERT INTO lead_gen.scoring_settings DEFAULT VALUES restores the defaults.")));
 	oldcxt = MemoryContextSwitchTo(scoring.cxt);
-	if (SPI_processed > 0)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		Interval   *hl = DatumGetIntervalP(SPI_getbinval(tup, desc, 1, &isnull));
 
-		scoring.half_life = half_life_seconds(hl);
-		scoring.half_life_interval = PointerGetDatum(hl);
-		scoring.half_life_interval = datumCopy(scoring.half_life_interval, false, sizeof(Interval));
+		scoring.half_life_interval = datumCopy(SPI_getbinval(tup, desc, 1, &isnull),
+											   false, sizeof(Interval));
+		scoring.half_life = half_life_seconds(DatumGetIntervalP(scoring.half_life_interval));
 		scoring.fit_weight = getfloat(tup, desc, 2);
 		scoring.engagement_weight = getfloat(tup, desc, 3);
 		scoring.engagement_cap = getfloat(tup, desc, 4);
 		scoring.warm_at = getfloat(tup, desc, 5);
 		scoring.hot_at = getfloat(tup, desc, 6);
-	}
-	else
-	{
-		Interval   *hl = palloc0(sizeof(Interval));
-
-		hl->day = 30;
-		scoring.half_life = half_life_seconds(hl);
-		scoring.half_life_interval = PointerGetDatum(hl);
-		scoring.fit_weight = 0.2;
-		scoring.engagement_weight = 1;
-		scoring.engagement_cap = 100;
-		scoring.warm_at = 25;
-		scoring.hot_at = 60;
 	}
 	MemoryContextSwitchTo(oldcxt);
 
@@ -355,21 +347,9 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	TimestampTz next = 0;
 	bool		have_next = false;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lead_score_trigger: must be fired BEFORE INSERT OR UPDATE FOR EACH ROW")));
 	scoring_load();
-	if (RelationGetRelid(trigdata->tg_relation) != scoring.lead_relid)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lead_score_trigger: must be fired on lead_gen.lead")));
-
+	tuple = before_row_trigger_tuple(fcinfo, "lead_score_trigger", scoring.lead_relid);
 	desc = trigdata->tg_relation->rd_att;
-	tuple = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
-		? trigdata->tg_newtuple : trigdata->tg_trigtuple;
 	if (scoring.col_fit == 0)
 	{
 		/* once per configuration load, which any change of lead_gen.lead causes */

@@ -6,16 +6,11 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use LeadGenTest;
 
-my $node = PostgreSQL::Test::Cluster->new('rescore');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'pg_cron'
-cron.database_name = 'postgres'
-cron.use_background_workers = on
-max_worker_processes = 20
-});
-$node->start;
+my $node = cron_node('rescore');
 
 $node->safe_psql('postgres', 'CREATE EXTENSION lead_gen');
 
