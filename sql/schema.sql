@@ -85,8 +85,8 @@ VALUES ('grace@navy.example', 'event', 1) RETURNING lead_id, source_channel, cam
 INSERT INTO lead_gen.activity (lead_id, kind, occurred_at, campaign_id, properties)
 VALUES (2, 'webinar', '2026-01-01 16:00+00', 1, '{"title": "Scoring 101"}'),
 	   (2, 'demo_request', '2026-01-02 09:00+00', NULL, '{}');
-INSERT INTO lead_gen.stage_change (lead_id, from_stage, to_stage, cause, changed_by)
-VALUES (2, NULL, 'prospect', 'created', 'lead_gen'), (2, 'prospect', 'sql', 'event', 'lead_gen');
+-- the demo request made the lead an SQL, with history
+SELECT from_stage, to_stage, cause, kind, reason FROM lead_gen.stage_change WHERE lead_id = 2;
 DELETE FROM lead_gen.campaign WHERE campaign_id = 1;
 SELECT lead_id, campaign_id FROM lead_gen.lead WHERE lead_id = 2;
 SELECT kind, campaign_id FROM lead_gen.activity ORDER BY activity_id;

@@ -8,9 +8,12 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
+#include "fmgr.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "config.h"
@@ -95,4 +98,29 @@ config_query(const char *sql)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read configuration: %s", SPI_result_code_string(rc));
 	SPI_freeplan(plan);
+}
+
+PG_FUNCTION_INFO_V1(lead_gen_config_changed);
+
+/*
+ * AFTER ... FOR EACH STATEMENT on the configuration tables: every session
+ * reloads its copy at commit.
+ */
+Datum
+lead_gen_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("config_changed: must be fired AFTER ... FOR EACH STATEMENT")));
+	if (get_rel_namespace(RelationGetRelid(trigdata->tg_relation)) !=
+		get_namespace_oid("lead_gen", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("config_changed: must be fired on a table of lead_gen")));
+	config_changed(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
 }

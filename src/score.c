@@ -48,12 +48,12 @@
 
 #include "config.h"
 #include "engagement.h"
+#include "stage.h"
 #include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_lead_score_trigger);
 PG_FUNCTION_INFO_V1(lead_gen_activity_inserted);
 PG_FUNCTION_INFO_V1(lead_gen_activity_changed);
-PG_FUNCTION_INFO_V1(lead_gen_scoring_changed);
 PG_FUNCTION_INFO_V1(lead_gen_lead_score);
 
 /* how far ahead of the clock an activity may be dated (clock skew) */
@@ -64,6 +64,8 @@ typedef struct ScoringRule
 	char		kind[NAMEDATALEN];	/* hash key */
 	double		points;
 	int			daily_cap;		/* -1: none */
+	int			moves_to;		/* stage a high-intent event moves to; -1: none */
+	bool		sales_touch;
 } ScoringRule;
 
 typedef struct ScoringConfig
@@ -90,6 +92,7 @@ typedef struct ScoringConfig
 	Oid			lead_relid;
 	Oid			activity_relid;
 	/* lead_gen.lead's columns the lead trigger reads and sets (0: not yet) */
+	int			col_lead_id;
 	int			col_fit;
 	int			col_engagement;
 	int			col_score;
@@ -99,6 +102,28 @@ typedef struct ScoringConfig
 } ScoringConfig;
 
 static ScoringConfig scoring;
+
+typedef struct LeadDelta
+{
+	int64		lead_id;		/* hash key */
+	bool		scored;			/* delta holds points */
+	Engagement	delta;
+	StageEvent *events;			/* high-intent events, latest per stage */
+	TimestampTz first_touch;	/* earliest sales touch; 0 with !touched */
+	bool		touched;
+} LeadDelta;
+
+/*
+ * While the activity trigger updates leads, their new activity, so that the
+ * lead trigger sees the high-intent events among it.
+ */
+static HTAB *event_stash = NULL;
+
+bool
+activity_trigger_active(void)
+{
+	return event_stash != NULL;
+}
 
 static SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
@@ -204,7 +229,7 @@ scoring_load(void)
 	ctl.hcxt = scoring.cxt;
 	scoring.rules = hash_create("lead_gen scoring rules", 64, &ctl,
 								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	config_query("SELECT kind, points, daily_cap FROM lead_gen.scoring_rule");
+	config_query("SELECT kind, points, daily_cap, moves_to, sales_touch FROM lead_gen.scoring_rule");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -220,10 +245,17 @@ scoring_load(void)
 		r->points = getfloat(tup, desc, 2);
 		cap = SPI_getbinval(tup, desc, 3, &isnull);
 		r->daily_cap = isnull ? -1 : DatumGetInt32(cap);
+		{
+			char	   *moves_to = SPI_getvalue(tup, desc, 4);
+			Datum		touch = SPI_getbinval(tup, desc, 5, &isnull);
+
+			r->moves_to = moves_to ? stage_index_of_name(moves_to) : -1;
+			r->sales_touch = !isnull && DatumGetBool(touch);
+		}
 	}
 
 	{
-		Oid			add_types[3] = {INT8OID, scoring.engagement_type, INTERVALOID};
+		Oid			add_types[4] = {INT8OID, scoring.engagement_type, INTERVALOID, TIMESTAMPTZOID};
 		Oid			day_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID};
 		Oid			one_type[1] = {INT8OID};
 
@@ -233,11 +265,15 @@ scoring_load(void)
 		 * a concurrently updated row); otherwise the lead is recomputed.
 		 */
 		scoring.add_plan = keep_plan(
-			"UPDATE lead_gen.lead SET engagement = lead_gen.engagement_combine(engagement, $2)"
+			"UPDATE lead_gen.lead"
+			" SET engagement = CASE WHEN $2 IS NULL THEN engagement"
+			"                  ELSE lead_gen.engagement_combine(engagement, $2) END,"
+			"     first_touch_at = CASE WHEN $4 IS NULL THEN first_touch_at"
+			"                      ELSE LEAST(first_touch_at, $4) END"
 			" WHERE lead_id OPERATOR(pg_catalog.=) $1"
-			"   AND (engagement IS NULL"
+			"   AND ($2 IS NULL OR engagement IS NULL"
 			"        OR lead_gen.engagement_half_life(engagement) OPERATOR(pg_catalog.=) $3)",
-			3, add_types);
+			4, add_types);
 		scoring.lock_plan = keep_plan(
 			"SELECT 1 FROM lead_gen.lead WHERE lead_id OPERATOR(pg_catalog.=) $1"
 			" FOR NO KEY UPDATE", 1, one_type);
@@ -249,15 +285,19 @@ scoring_load(void)
 			"   AND occurred_at OPERATOR(pg_catalog.<) $4"
 			" ORDER BY occurred_at, activity_id LIMIT $5", 5, day_types);
 		scoring.recompute_plan = keep_plan(
-			"UPDATE lead_gen.lead SET engagement = lead_gen.engagement_from_history(lead_id)"
-			" WHERE lead_id OPERATOR(pg_catalog.=) $1", 1, one_type);
+			"UPDATE lead_gen.lead AS l"
+			" SET engagement = lead_gen.engagement_from_history(l.lead_id),"
+			"     first_touch_at = (SELECT t.first_touch_at"
+			"                       FROM lead_gen.history_first_touch(l.lead_id, l.lead_id) AS t)"
+			" WHERE l.lead_id OPERATOR(pg_catalog.=) $1", 1, one_type);
 	}
 	{
 		/* the same, for a bulk insert: a statement each, not one per lead */
 		Oid			days_types[5] = {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID,
 		TIMESTAMPTZARRAYOID, INT8ARRAYOID};
 		Oid			lock_types[1] = {INT8ARRAYOID};
-		Oid			add_types[3] = {INT8ARRAYOID, get_array_type(scoring.engagement_type), INTERVALOID};
+		Oid			add_types[4] = {INT8ARRAYOID, get_array_type(scoring.engagement_type), INTERVALOID,
+		TIMESTAMPTZARRAYOID};
 
 		scoring.days_plan = keep_plan(
 			"SELECT g.i, a.activity_id, a.occurred_at"
@@ -277,12 +317,16 @@ scoring_load(void)
 			" ORDER BY l.lead_id FOR NO KEY UPDATE OF l", 1, lock_types);
 		scoring.add_many_plan = keep_plan(
 			"UPDATE lead_gen.lead AS l"
-			" SET engagement = lead_gen.engagement_combine(l.engagement, d.delta)"
-			" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(lead_id, delta)"
+			" SET engagement = CASE WHEN d.delta IS NULL THEN l.engagement"
+			"                  ELSE lead_gen.engagement_combine(l.engagement, d.delta) END,"
+			"     first_touch_at = CASE WHEN d.touch IS NULL THEN l.first_touch_at"
+			"                      ELSE LEAST(l.first_touch_at, d.touch) END"
+			" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($4))"
+			"      AS d(lead_id, delta, touch)"
 			" WHERE l.lead_id OPERATOR(pg_catalog.=) d.lead_id"
-			"   AND (l.engagement IS NULL"
+			"   AND (d.delta IS NULL OR l.engagement IS NULL"
 			"        OR lead_gen.engagement_half_life(l.engagement) OPERATOR(pg_catalog.=) $3)"
-			" RETURNING l.lead_id", 3, add_types);
+			" RETURNING l.lead_id", 4, add_types);
 	}
 	SPI_finish();
 	scoring.generation = config_generation();
@@ -341,9 +385,11 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	double		fit;
 	Engagement *e = NULL;
 	double		score;
-	int			cols[5];
-	Datum		values[5];
-	bool		nulls[5] = {false, false, false, false, false};
+	int			ncols = 5;
+	int			cols[9];
+	Datum		values[9];
+	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
+	const StageEvent *events = NULL;
 	TimestampTz next = 0;
 	bool		have_next = false;
 
@@ -358,6 +404,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		scoring.col_temperature = column(desc, "temperature");
 		scoring.col_next_change_at = column(desc, "next_change_at");
 		scoring.col_scored_at = column(desc, "scored_at");
+		scoring.col_lead_id = column(desc, "lead_id");
 		scoring.col_fit = column(desc, "fit");
 	}
 
@@ -435,7 +482,18 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	cols[4] = scoring.col_engagement;
 	values[4] = PointerGetDatum(e);
 	nulls[4] = (e == NULL);
-	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 5, cols, values, nulls));
+
+	/* a high-intent event among the activity being added to this lead */
+	if (event_stash)
+	{
+		int64		lead_id = DatumGetInt64(heap_getattr(tuple, scoring.col_lead_id, desc, &isnull));
+		LeadDelta  *ld = hash_search(event_stash, &lead_id, HASH_FIND, NULL);
+
+		if (ld)
+			events = ld->events;
+	}
+	stage_before_row(trigdata, tuple, score, events, &ncols, cols, values, nulls);
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls));
 }
 
 /* lead_score(lead, at): a lead's score at any time, from its stored state */
@@ -463,11 +521,6 @@ lead_gen_lead_score(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-typedef struct LeadDelta
-{
-	int64		lead_id;		/* hash key */
-	Engagement	delta;
-} LeadDelta;
 
 typedef struct CappedEvent
 {
@@ -503,19 +556,66 @@ cmp_int64(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static void
-add_to(HTAB *leads, int64 lead_id, double points, TimestampTz at)
+static LeadDelta *
+lead_entry(HTAB *leads, int64 lead_id, TimestampTz at)
 {
 	bool		found;
 	LeadDelta  *ld = hash_search(leads, &lead_id, HASH_ENTER, &found);
 
 	if (!found)
 	{
+		ld->scored = false;
 		ld->delta.value = 0;
 		ld->delta.as_of = at;
 		ld->delta.half_life = scoring.half_life;
+		ld->events = NULL;
+		ld->first_touch = 0;
+		ld->touched = false;
 	}
+	return ld;
+}
+
+static void
+add_to(HTAB *leads, int64 lead_id, double points, TimestampTz at)
+{
+	LeadDelta  *ld = lead_entry(leads, lead_id, at);
+
+	ld->scored = true;
 	engagement_add_points(&ld->delta, points, at);
+}
+
+/* what an activity does besides points: a stage move, a sales touch */
+static void
+note_event(HTAB *leads, int64 lead_id, const ScoringRule *rule, TimestampTz at)
+{
+	LeadDelta  *ld = lead_entry(leads, lead_id, at);
+
+	if (rule->moves_to >= 0)
+	{
+		StageEvent *ev;
+
+		for (ev = ld->events; ev && ev->stage != rule->moves_to; ev = ev->next)
+			;
+		if (ev == NULL)
+		{
+			ev = palloc(sizeof(StageEvent));
+			ev->stage = rule->moves_to;
+			ev->at = at;
+			ev->kind = rule->kind;
+			ev->next = ld->events;
+			ld->events = ev;
+		}
+		else if (at > ev->at)
+		{
+			ev->at = at;
+			ev->kind = rule->kind;
+		}
+	}
+	if (rule->sales_touch && (!ld->touched || at < ld->first_touch))
+	{
+		ld->first_touch = at;
+		ld->touched = true;
+	}
 }
 
 /*
@@ -659,7 +759,12 @@ add_to_many(HTAB *leads, int64 *ids, int nids)
 {
 	Datum	   *id_d = palloc(nids * sizeof(Datum));
 	Datum	   *delta_d = palloc(nids * sizeof(Datum));
-	Datum		args[3];
+	bool	   *delta_null = palloc(nids * sizeof(bool));
+	Datum	   *touch_d = palloc(nids * sizeof(Datum));
+	bool	   *touch_null = palloc(nids * sizeof(bool));
+	int			dims[1] = {nids};
+	int			lbs[1] = {1};
+	Datum		args[4];
 	int			rc;
 	int64	   *done;
 	int			ndone;
@@ -670,11 +775,16 @@ add_to_many(HTAB *leads, int64 *ids, int nids)
 
 		id_d[i] = Int64GetDatum(ids[i]);
 		delta_d[i] = PointerGetDatum(&ld->delta);
+		delta_null[i] = !ld->scored;
+		touch_d[i] = TimestampTzGetDatum(ld->first_touch);
+		touch_null[i] = !ld->touched;
 	}
 	args[0] = PointerGetDatum(construct_array(id_d, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	args[1] = PointerGetDatum(construct_array(delta_d, nids, scoring.engagement_type,
-											  sizeof(Engagement), false, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_md_array(delta_d, delta_null, 1, dims, lbs, scoring.engagement_type,
+												 sizeof(Engagement), false, TYPALIGN_DOUBLE));
 	args[2] = scoring.half_life_interval;
+	args[3] = PointerGetDatum(construct_md_array(touch_d, touch_null, 1, dims, lbs, TIMESTAMPTZOID,
+												 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	rc = SPI_execute_plan(scoring.lock_many_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
@@ -753,6 +863,7 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 	LeadDelta  *ld;
 	int64	   *ids;
 	int			nids = 0;
+	HTAB	   *outer_stash;
 
 	check_trigger(fcinfo, "activity_inserted");
 	if (trigdata->tg_newtable == NULL)
@@ -788,7 +899,11 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 		check_occurred_at(lead_id, at, latest);
 		rule = rule_for(kind);
 		pfree(kind);
-		if (rule == NULL || rule->points == 0 || rule->daily_cap == 0)
+		if (rule == NULL)
+			continue;
+		if (rule->moves_to >= 0 || rule->sales_touch)
+			note_event(leads, lead_id, rule, at);
+		if (rule->points == 0 || rule->daily_cap == 0)
 			continue;
 		if (rule->daily_cap < 0)
 		{
@@ -840,24 +955,40 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 	while ((ld = hash_seq_search(&seq)) != NULL)
 		ids[nids++] = ld->lead_id;
 	qsort(ids, nids, sizeof(int64), cmp_int64);
-	if (nids == 1)
+	outer_stash = event_stash;
+	event_stash = leads;
+	PG_TRY();
 	{
-		Datum		args[3];
-		int			rc;
+		if (nids == 1)
+		{
+			Datum		args[4];
+			char		argnulls[4] = {' ', ' ', ' ', ' '};
+			int			rc;
 
-		ld = hash_search(leads, &ids[0], HASH_FIND, NULL);
-		args[0] = Int64GetDatum(ld->lead_id);
-		args[1] = PointerGetDatum(&ld->delta);
-		args[2] = scoring.half_life_interval;
-		rc = SPI_execute_plan(scoring.add_plan, args, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
-				 SPI_result_code_string(rc));
-		if (SPI_processed == 0)
-			recompute_lead(ld->lead_id);	/* another half-life: start over */
+			ld = hash_search(leads, &ids[0], HASH_FIND, NULL);
+			args[0] = Int64GetDatum(ld->lead_id);
+			args[1] = PointerGetDatum(&ld->delta);
+			args[2] = scoring.half_life_interval;
+			args[3] = TimestampTzGetDatum(ld->first_touch);
+			if (!ld->scored)
+				argnulls[1] = 'n';
+			if (!ld->touched)
+				argnulls[3] = 'n';
+			rc = SPI_execute_plan(scoring.add_plan, args, argnulls, false, 0);
+			if (rc != SPI_OK_UPDATE)
+				elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
+					 SPI_result_code_string(rc));
+			if (SPI_processed == 0)
+				recompute_lead(ld->lead_id);	/* another half-life: start over */
+		}
+		else if (nids > 1)
+			add_to_many(leads, ids, nids);
 	}
-	else if (nids > 1)
-		add_to_many(leads, ids, nids);
+	PG_FINALLY();
+	{
+		event_stash = outer_stash;
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
@@ -923,19 +1054,5 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 		recompute_lead(ids[i]);
 	}
 	SPI_finish();
-	return PointerGetDatum(NULL);
-}
-
-/*
- * AFTER ... FOR EACH STATEMENT on lead_gen.scoring_rule and
- * lead_gen.scoring_settings: every session reloads the rules at commit.
- */
-Datum
-lead_gen_scoring_changed(PG_FUNCTION_ARGS)
-{
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	check_trigger(fcinfo, "scoring_changed");
-	config_changed(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }

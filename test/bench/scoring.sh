@@ -27,6 +27,24 @@ plpgsql_on; plpgsql=$(tps); plpgsql_off; trigger_on
 awk -v a="$ours" -v b="$none" 'BEGIN { printf "activity insert (pgbench, 2 clients): lead_gen %.0f tps, no trigger %.0f tps, ratio %.2fx\n", a, b, a / b }'
 awk -v a="$ours" -v b="$plpgsql" 'BEGIN { printf "activity insert (pgbench, 2 clients): lead_gen %.0f tps, plpgsql trigger %.0f tps, ratio %.2fx\n", a, b, a / b }'
 
+# The stage machine's cost on the same inserts when no stage changes: every
+# lead sits at mql without BANT, so each insert evaluates thresholds, events
+# and the BANT rule and moves nobody; against automatic moves off and the
+# history/notification trigger disabled.  Alternated, median of three each.
+q -c "SET session_replication_role = replica; UPDATE lead_gen.lead SET stage = 'mql', stage_changed_at = created_at WHERE stage <> 'mql'" >/dev/null
+stage_before=$(line "SELECT count(*) FROM lead_gen.stage_change")
+machine=() bare=()
+for i in 1 2 3; do
+	machine+=("$(tps)")
+	q -c "ALTER TABLE lead_gen.lead DISABLE TRIGGER lead_changed"
+	bare+=("$(PGOPTIONS='-c lead_gen.automatic_stage_moves=off' tps)")
+	q -c "ALTER TABLE lead_gen.lead ENABLE TRIGGER lead_changed"
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+stage_moves=$(( $(line "SELECT count(*) FROM lead_gen.stage_change") - stage_before ))
+awk -v a="$(median "${machine[@]}")" -v b="$(median "${bare[@]}")" -v m="$stage_moves" \
+	'BEGIN { printf "activity insert, no stage change (pgbench, 2 clients): stage machine %.0f tps, without %.0f tps, overhead %.1f%% (target <= 10%%), stage changes %d\n", a, b, 100 * (b - a) / b, m }'
+
 # Bulk insert: one INSERT ... SELECT of $bulk activities, with the statement
 # trigger and with no trigger; each run's rows are removed (untimed).
 line "
@@ -56,7 +74,6 @@ for i in 1 2 3; do
 	none+=("$(line "SELECT bench.bulk(false)")")
 	q -c "VACUUM lead_gen.activity"
 done
-median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 awk -v a="$(median "${ours[@]}")" -v b="$(median "${none[@]}")" -v n="$bulk" \
 	'BEGIN { printf "bulk insert of %d activities: lead_gen %.3fs, no trigger %.3fs, ratio %.2fx\n", n, a, b, b / a }'
 q -c "CALL lead_gen.recompute_all(10000)" >/dev/null

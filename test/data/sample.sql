@@ -47,10 +47,32 @@ SELECT g AS n,
 	   random() AS r_consent, random() AS r_engaged
 FROM generate_series(1, 3000) AS g;
 
+-- Where each lead got to, by how engaged it is, and when it entered each
+-- stage: the history of an imported pipeline, spaced over the lead's life.
+CREATE TEMP TABLE sample_path AS
+SELECT s.n, s.created_at, p.path,
+	   ARRAY(SELECT s.created_at + ((i - 1)::float8 / cardinality(p.path)) * (now() - s.created_at) * 0.8
+			 FROM generate_series(1, cardinality(p.path)) AS i ORDER BY i) AS entered
+FROM sample_lead AS s
+CROSS JOIN LATERAL (SELECT
+	   CASE WHEN s.r_engaged > 0.97 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity', 'customer']
+			WHEN s.r_engaged > 0.92 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity']
+			WHEN s.r_engaged > 0.85 THEN ARRAY['prospect', 'lead', 'mql', 'sql']
+			WHEN s.r_engaged > 0.70 THEN ARRAY['prospect', 'lead', 'mql']
+			WHEN s.r_engaged > 0.35 THEN ARRAY['prospect', 'lead']
+			ELSE ARRAY['prospect'] END
+	   || CASE WHEN s.r_consent > 0.97 AND s.r_engaged <= 0.97 THEN ARRAY['disqualified'] ELSE ARRAY[]::text[] END
+	   AS path) AS p;
+
+-- An import: leads arrive in the stage they had, with its history below;
+-- automatic moves wait until the import is in.
+SET LOCAL lead_gen.automatic_stage_moves = off;
+
 INSERT INTO lead_gen.lead
 	(email, first_name, last_name, phone, job_title, seniority, decision_maker,
 	 company_name, industry, employees, annual_revenue, country, city,
-	 source_channel, campaign_id, consent, attributes, created_at, updated_at)
+	 source_channel, campaign_id, consent, attributes, created_at, updated_at,
+	 stage, stage_changed_at, mql_at)
 SELECT lower(fn || '.' || ln || s.n) || '@' || lower(regexp_replace(co, '[^A-Za-z]', '', 'g')) || '.example',
 	   fn, ln,
 	   '+1 555 ' || lpad((s.n % 10000)::text, 4, '0'),
@@ -64,8 +86,11 @@ SELECT lower(fn || '.' || ln || s.n) || '@' || lower(regexp_replace(co, '[^A-Za-
 						  'pain_points',
 						  (ARRAY['["lead routing", "reporting"]', '["data quality"]',
 								'["scoring", "attribution"]', '["reporting"]']::jsonb[])[1 + (s.r_title * 4)::int % 4]),
-	   s.created_at, s.created_at
+	   s.created_at, s.created_at,
+	   p.path[cardinality(p.path)]::lead_gen.lifecycle_stage, p.entered[cardinality(p.entered)],
+	   p.entered[array_position(p.path, 'mql')]
 FROM sample_lead AS s
+JOIN sample_path AS p ON p.n = s.n
 CROSS JOIN LATERAL (SELECT
 	(ARRAY['Ada', 'Ben', 'Chloe', 'Dev', 'Elena', 'Farid', 'Grace', 'Hugo', 'Ines', 'Jonas',
 		   'Kira', 'Liam', 'Maya', 'Noah', 'Olga', 'Priya', 'Quinn', 'Rosa', 'Sven', 'Tara'])[1 + (s.r_name * 20)::int % 20] AS fn,
@@ -140,43 +165,22 @@ CROSS JOIN LATERAL (SELECT CASE
 	ELSE 'page_view' END AS k) AS kind
 ORDER BY a.lead_id, a.i;
 
--- Where each lead got to, by how engaged it is, and the history that led
--- there: one row per stage entered, spaced over the lead's life.
-CREATE TEMP TABLE sample_path AS
-SELECT l.lead_id, l.created_at, s.r_engaged, s.r_consent,
-	   CASE WHEN s.r_engaged > 0.97 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity', 'customer']
-			WHEN s.r_engaged > 0.92 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity']
-			WHEN s.r_engaged > 0.85 THEN ARRAY['prospect', 'lead', 'mql', 'sql']
-			WHEN s.r_engaged > 0.70 THEN ARRAY['prospect', 'lead', 'mql']
-			WHEN s.r_engaged > 0.35 THEN ARRAY['prospect', 'lead']
-			ELSE ARRAY['prospect'] END
-	   || CASE WHEN s.r_consent > 0.97 AND s.r_engaged <= 0.97 THEN ARRAY['disqualified'] ELSE ARRAY[]::text[] END
-	   AS path
-FROM lead_gen.lead AS l JOIN sample_lead AS s ON s.n = l.lead_id;
-
-INSERT INTO lead_gen.stage_change (lead_id, from_stage, to_stage, changed_at, cause, reason, changed_by)
-SELECT p.lead_id,
+INSERT INTO lead_gen.stage_change (lead_id, from_stage, to_stage, changed_at, cause, kind, reason, changed_by)
+SELECT p.n,
 	   p.path[i - 1]::lead_gen.lifecycle_stage,
 	   p.path[i]::lead_gen.lifecycle_stage,
-	   p.created_at + ((i - 1)::float8 / cardinality(p.path)) * (now() - p.created_at) * 0.8,
-	   CASE WHEN i = 1 THEN 'created'
-			WHEN p.path[i] = 'mql' THEN 'threshold'
+	   p.entered[i],
+	   CASE WHEN p.path[i] = 'mql' THEN 'threshold'
 			WHEN p.path[i] = 'sql' THEN 'event'
-			WHEN p.path[i] = 'disqualified' THEN 'manual'
-			WHEN p.path[i] IN ('opportunity', 'customer') THEN 'manual'
+			WHEN p.path[i] IN ('opportunity', 'customer', 'disqualified') THEN 'manual'
 			ELSE 'threshold' END,
+	   CASE WHEN p.path[i] = 'disqualified' THEN 'disqualify' ELSE 'forward' END,
 	   CASE WHEN p.path[i] = 'disqualified' THEN 'no budget this year' END,
 	   CASE WHEN p.path[i] IN ('opportunity', 'customer', 'disqualified') THEN 'sales'
 			ELSE 'lead_gen' END
 FROM sample_path AS p
-CROSS JOIN LATERAL generate_series(1, cardinality(p.path)) AS i
-ORDER BY p.lead_id, i;
-
-UPDATE lead_gen.lead AS l
-SET stage = p.path[cardinality(p.path)]::lead_gen.lifecycle_stage,
-	updated_at = l.created_at
-FROM sample_path AS p
-WHERE p.lead_id = l.lead_id;
+CROSS JOIN LATERAL generate_series(2, cardinality(p.path)) AS i
+ORDER BY p.n, i;
 
 -- BANT for the leads sales has vetted.
 UPDATE lead_gen.lead AS l

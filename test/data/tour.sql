@@ -35,7 +35,7 @@ GROUP BY c.channel
 ORDER BY leads DESC;
 
 \echo '== One lead''s journey (stage history)'
-SELECT changed_at::timestamp(0) AS at, from_stage, to_stage, cause, changed_by, reason
+SELECT changed_at::timestamp(0) AS at, from_stage, to_stage, cause, kind, changed_by, reason
 FROM lead_gen.stage_change
 WHERE lead_id = (SELECT min(lead_id) FROM lead_gen.lead WHERE stage = 'customer')
 ORDER BY changed_at;
@@ -83,3 +83,36 @@ FROM lead_gen.explain_score((SELECT lead_id FROM lead_gen.lead ORDER BY score DE
 SELECT d::date AS day,
 	   round(lead_gen.score_at((SELECT lead_id FROM lead_gen.lead ORDER BY score DESC, lead_id LIMIT 1), d)::numeric, 1) AS score
 FROM generate_series(now() - interval '90 days', now(), interval '15 days') AS d;
+
+\echo '== SQLs nobody has called: the SLA breach list (lead_gen.sla_breach)'
+SELECT b.lead_id, l.first_name || ' ' || l.last_name AS name, l.company_name AS company, b.stage,
+	   b.entered_at::timestamp(0) AS entered, justify_hours(date_trunc('hour', b.overdue)) AS overdue
+FROM lead_gen.sla_breach AS b JOIN lead_gen.lead AS l USING (lead_id)
+ORDER BY b.overdue DESC, b.lead_id
+LIMIT 5;
+
+\echo '== Speed to lead: median time from arrival and from MQL to the first sales touch, per channel'
+SELECT l.source_channel AS channel, count(s.first_touch_at) AS touched,
+	   justify_hours(date_trunc('hour', percentile_cont(0.5) WITHIN GROUP (ORDER BY s.from_arrival))) AS from_arrival,
+	   justify_hours(date_trunc('hour', percentile_cont(0.5) WITHIN GROUP (ORDER BY s.from_mql)
+		   FILTER (WHERE s.from_mql >= interval '0'))) AS from_mql
+FROM lead_gen.speed_to_lead AS s JOIN lead_gen.lead AS l USING (lead_id)
+GROUP BY l.source_channel
+ORDER BY touched DESC;
+
+\echo '== The stage machine at work on a prospect: a webinar, a newsletter signup, BANT, a sales call'
+SELECT lead_id AS demo_lead FROM lead_gen.lead
+WHERE stage = 'prospect' AND grade IN ('A', 'B') ORDER BY fit DESC, lead_id LIMIT 1 \gset
+INSERT INTO lead_gen.activity (lead_id, kind) VALUES (:demo_lead, 'webinar');
+INSERT INTO lead_gen.activity (lead_id, kind) VALUES (:demo_lead, 'newsletter_signup');
+SELECT * FROM lead_gen.bant_status(:demo_lead);
+SELECT lead_gen.qualify(:demo_lead, budget => 40000, need => 'faster lead routing', authority => true,
+						timeline => (now() + interval '2 months')::date) AS stage_after_qualify;
+INSERT INTO lead_gen.activity (lead_id, kind) VALUES (:demo_lead, 'call');
+SELECT (lead_gen.transition(:demo_lead, 'opportunity', 'discovery call done')).to_stage;
+
+\echo '== Its journey (stage history, with causes)'
+SELECT changed_at::timestamp(0) AS at, from_stage, to_stage, cause, kind, changed_by, reason
+FROM lead_gen.stage_change
+WHERE lead_id = :demo_lead
+ORDER BY stage_change_id;

@@ -16,6 +16,20 @@ $node->command_ok(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('source'),
 	  '-f', 'test/data/sample.sql' ],
 	'sample data loads');
+# The stage machine at work after the import (automatic moves, a recycle, a
+# disqualification, BANT), and configuration changed from its defaults.
+$node->safe_psql('source', q{
+	INSERT INTO lead_gen.activity (lead_id, kind)
+		SELECT lead_id, 'demo_request' FROM lead_gen.lead WHERE stage = 'lead' ORDER BY lead_id LIMIT 20;
+	SELECT lead_gen.recycle(lead_id, 'not now') FROM lead_gen.lead WHERE stage = 'sql' ORDER BY lead_id LIMIT 5;
+	SELECT lead_gen.disqualify(lead_id, 'spam') FROM lead_gen.lead WHERE stage = 'prospect' ORDER BY lead_id LIMIT 5;
+	SELECT lead_gen.qualify(lead_id, budget => 1000, need => 'x', authority => true, timeline => current_date + 10)
+	FROM lead_gen.lead WHERE stage = 'mql' ORDER BY lead_id LIMIT 5;
+	UPDATE lead_gen.stage_transition SET requires_bant = true WHERE from_stage = 'mql' AND to_stage = 'opportunity';
+	UPDATE lead_gen.stage_rule SET sla = '2 days' WHERE stage = 'mql';
+	UPDATE lead_gen.bant_rule SET min_budget = 500;
+	SELECT lead_gen.flag_sla_breaches();
+});
 
 # One fingerprint per table of the extension: row count and a hash of all
 # rows in key order.  Tables are read from the catalog so that a table added
@@ -67,7 +81,7 @@ sub engagements
 }
 
 my $before = fingerprint('source');
-for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign))
+for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign lead_gen.sla_flag))
 {
 	my ($n) = split / /, $before->{$t};
 	cmp_ok($n, '>', 0, "$t has rows before the dump");
