@@ -271,6 +271,22 @@ SELECT stage FROM lead WHERE lead_id = :l8;
 SELECT from_stage, to_stage, cause, kind, reason FROM stage_change WHERE lead_id = :l8;
 UPDATE stage_rule SET min_score = 50, min_grade = 'B' WHERE stage = 'mql';
 
+-- Configuration that changes in the middle of an activity statement (a user
+-- trigger on lead touches the scoring rules, so every lead's update reloads
+-- them): the statement finishes with the plans and rules it started with.
+CREATE FUNCTION public.touch_rules() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	UPDATE lead_gen.scoring_rule SET description = description WHERE kind = 'webinar';
+	RETURN NEW;
+END $$;
+CREATE TRIGGER a_touch_rules BEFORE UPDATE ON lead FOR EACH ROW EXECUTE FUNCTION public.touch_rules();
+INSERT INTO activity (lead_id, kind) VALUES (:l8, 'webinar');
+INSERT INTO activity (lead_id, kind) SELECT lead_id, 'webinar' FROM lead WHERE lead_id <= :l8;
+SELECT count(*) AS leads_out_of_step FROM lead
+WHERE engagement IS DISTINCT FROM engagement_from_history(lead_id);
+DROP TRIGGER a_touch_rules ON lead;
+DROP FUNCTION public.touch_rules();
+
 SET client_min_messages = warning;
 TRUNCATE lead, profile RESTART IDENTITY CASCADE;
 RESET client_min_messages;

@@ -103,6 +103,9 @@ typedef struct ScoringConfig
 
 static ScoringConfig scoring;
 
+/* how many activity triggers are running their plans in this backend */
+static int	scoring_busy = 0;
+
 typedef struct LeadDelta
 {
 	int64		lead_id;		/* hash key */
@@ -157,6 +160,16 @@ scoring_load(void)
 	static const char *const temperatures[] = {"cold", "warm", "hot"};
 
 	if (scoring.generation == config_generation())
+		return;
+
+	/*
+	 * An invalidation can arrive while an activity trigger runs its plans
+	 * (any lock taken accepts them: an ANALYZE of lead_gen.lead, an ALTER
+	 * TABLE elsewhere), and the lead trigger those plans fire would then
+	 * free them, and the rules the activity trigger points into, under it.
+	 * The statement finishes with the configuration it started with.
+	 */
+	if (scoring_busy > 0 && scoring.generation != 0)
 		return;
 	config_watch(lead_gen_relid("scoring_rule"));
 	config_watch(lead_gen_relid("scoring_settings"));
@@ -840,6 +853,92 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 }
 
 /*
+ * The SPI part of activity_inserted: what counts of capped kinds, then each
+ * lead's update, in lead_id order.
+ */
+static void
+update_leads(HTAB *leads, CappedEvent *capped, int ncapped)
+{
+	HASH_SEQ_STATUS seq;
+	LeadDelta  *ld;
+	int64	   *ids;
+	int			nids = 0;
+
+	/* capped kinds: per lead, kind and day, what counts now */
+	if (ncapped > 0)
+	{
+		CappedGroup *groups = palloc(ncapped * sizeof(CappedGroup));
+		int			ngroups = 0;
+
+		qsort(capped, ncapped, sizeof(CappedEvent), cmp_capped);
+		for (int i = 0; i < ncapped;)
+		{
+			int			j = i + 1;
+
+			while (j < ncapped && cmp_capped(&capped[i], &capped[j]) == 0)
+				j++;
+			groups[ngroups].events = &capped[i];
+			groups[ngroups].k = j - i;
+			groups[ngroups].rank_all = groups[ngroups].rank_old = 0;
+			ngroups++;
+			i = j;
+		}
+		account_capped_days(leads, groups, ngroups);
+	}
+
+	/* each lead once, in lead_id order, so concurrent loads cannot deadlock */
+	ids = palloc(Max(hash_get_num_entries(leads), 1) * sizeof(int64));
+	hash_seq_init(&seq, leads);
+	while ((ld = hash_seq_search(&seq)) != NULL)
+		ids[nids++] = ld->lead_id;
+	qsort(ids, nids, sizeof(int64), cmp_int64);
+	event_stash = leads;
+	if (nids == 1)
+	{
+		Datum		args[4];
+		char		argnulls[4] = {' ', ' ', ' ', ' '};
+		int			rc;
+
+		ld = hash_search(leads, &ids[0], HASH_FIND, NULL);
+		args[0] = Int64GetDatum(ld->lead_id);
+		args[1] = PointerGetDatum(&ld->delta);
+		args[2] = scoring.half_life_interval;
+		args[3] = TimestampTzGetDatum(ld->first_touch);
+		if (!ld->scored)
+			argnulls[1] = 'n';
+		if (!ld->touched)
+			argnulls[3] = 'n';
+		rc = SPI_execute_plan(scoring.add_plan, args, argnulls, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
+				 SPI_result_code_string(rc));
+		if (SPI_processed == 0)
+			recompute_lead(ld->lead_id);	/* another half-life: start over */
+	}
+	else if (nids > 1)
+		add_to_many(leads, ids, nids);
+}
+
+/* update_leads, marked busy (see scoring_load), the stash restored after */
+static void
+update_leads_busy(HTAB *leads, CappedEvent *capped, int ncapped)
+{
+	HTAB	   *outer_stash = event_stash;
+
+	scoring_busy++;
+	PG_TRY();
+	{
+		update_leads(leads, capped, ncapped);
+	}
+	PG_FINALLY();
+	{
+		event_stash = outer_stash;
+		scoring_busy--;
+	}
+	PG_END_TRY();
+}
+
+/*
  * AFTER INSERT ... REFERENCING NEW TABLE ... FOR EACH STATEMENT on
  * lead_gen.activity: add every new activity's points to its lead.
  */
@@ -859,11 +958,6 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 	int			att_kind;
 	int			att_at;
 	TimestampTz latest = GetCurrentTimestamp() + FUTURE_TOLERANCE_USECS;
-	HASH_SEQ_STATUS seq;
-	LeadDelta  *ld;
-	int64	   *ids;
-	int			nids = 0;
-	HTAB	   *outer_stash;
 
 	check_trigger(fcinfo, "activity_inserted");
 	if (trigdata->tg_newtable == NULL)
@@ -926,69 +1020,7 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-
-	/* capped kinds: per lead, kind and day, what counts now */
-	if (ncapped > 0)
-	{
-		CappedGroup *groups = palloc(ncapped * sizeof(CappedGroup));
-		int			ngroups = 0;
-
-		qsort(capped, ncapped, sizeof(CappedEvent), cmp_capped);
-		for (int i = 0; i < ncapped;)
-		{
-			int			j = i + 1;
-
-			while (j < ncapped && cmp_capped(&capped[i], &capped[j]) == 0)
-				j++;
-			groups[ngroups].events = &capped[i];
-			groups[ngroups].k = j - i;
-			groups[ngroups].rank_all = groups[ngroups].rank_old = 0;
-			ngroups++;
-			i = j;
-		}
-		account_capped_days(leads, groups, ngroups);
-	}
-
-	/* each lead once, in lead_id order, so concurrent loads cannot deadlock */
-	ids = palloc(Max(hash_get_num_entries(leads), 1) * sizeof(int64));
-	hash_seq_init(&seq, leads);
-	while ((ld = hash_seq_search(&seq)) != NULL)
-		ids[nids++] = ld->lead_id;
-	qsort(ids, nids, sizeof(int64), cmp_int64);
-	outer_stash = event_stash;
-	event_stash = leads;
-	PG_TRY();
-	{
-		if (nids == 1)
-		{
-			Datum		args[4];
-			char		argnulls[4] = {' ', ' ', ' ', ' '};
-			int			rc;
-
-			ld = hash_search(leads, &ids[0], HASH_FIND, NULL);
-			args[0] = Int64GetDatum(ld->lead_id);
-			args[1] = PointerGetDatum(&ld->delta);
-			args[2] = scoring.half_life_interval;
-			args[3] = TimestampTzGetDatum(ld->first_touch);
-			if (!ld->scored)
-				argnulls[1] = 'n';
-			if (!ld->touched)
-				argnulls[3] = 'n';
-			rc = SPI_execute_plan(scoring.add_plan, args, argnulls, false, 0);
-			if (rc != SPI_OK_UPDATE)
-				elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
-					 SPI_result_code_string(rc));
-			if (SPI_processed == 0)
-				recompute_lead(ld->lead_id);	/* another half-life: start over */
-		}
-		else if (nids > 1)
-			add_to_many(leads, ids, nids);
-	}
-	PG_FINALLY();
-	{
-		event_stash = outer_stash;
-	}
-	PG_END_TRY();
+	update_leads_busy(leads, capped, ncapped);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }
@@ -1046,13 +1078,22 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	for (int i = 0; i < nids; i++)
+	scoring_busy++;
+	PG_TRY();
 	{
-		if (i > 0 && ids[i] == ids[i - 1])
-			continue;
-		CHECK_FOR_INTERRUPTS();
-		recompute_lead(ids[i]);
+		for (int i = 0; i < nids; i++)
+		{
+			if (i > 0 && ids[i] == ids[i - 1])
+				continue;
+			CHECK_FOR_INTERRUPTS();
+			recompute_lead(ids[i]);
+		}
 	}
+	PG_FINALLY();
+	{
+		scoring_busy--;
+	}
+	PG_END_TRY();
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }

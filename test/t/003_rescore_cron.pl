@@ -1,6 +1,6 @@
 # lead_gen's own job, scheduled with pg_cron, changes a lead's temperature
 # with no one touching the lead: decay alone cools it, and the job's
-# rescore() applies that.
+# rescore() applies that; it also flags SLA breaches.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -29,6 +29,9 @@ $node->safe_psql('postgres', q{
 	INSERT INTO lead_gen.lead (email) VALUES ('cooling@tap.example');
 	INSERT INTO lead_gen.activity (lead_id, kind)
 	SELECT lead_id, 'demo_request' FROM lead_gen.lead WHERE email = 'cooling@tap.example';
+	-- an SQL nobody has called for two days: the job flags the SLA breach
+	INSERT INTO lead_gen.lead (email, stage, stage_changed_at)
+	VALUES ('uncalled@tap.example', 'sql', now() - interval '2 days');
 });
 is($node->safe_psql('postgres', "SELECT temperature FROM lead_gen.lead WHERE email = 'cooling\@tap.example'"),
 	'warm', 'the lead starts warm');
@@ -57,6 +60,10 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM cron.job_run_details d JOIN cron.job j USING (jobid)
 	WHERE j.jobname = 'lead_gen_rescore' AND d.status = 'failed'}), '0', 'and no failed one');
+
+is($node->safe_psql('postgres', q{
+	SELECT l.email || ' ' || f.stage FROM lead_gen.sla_flag AS f JOIN lead_gen.lead AS l USING (lead_id)}),
+	'uncalled@tap.example sql', 'the scheduled job flagged the SLA breach, once');
 
 is($node->safe_psql('postgres', 'SELECT lead_gen.unschedule_rescore()'), 't', 'unscheduled');
 is($node->safe_psql('postgres', 'SELECT lead_gen.unschedule_rescore()'), 'f', 'nothing left to unschedule');
