@@ -399,9 +399,9 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	Engagement *e = NULL;
 	double		score;
 	int			ncols = 5;
-	int			cols[9];
-	Datum		values[9];
-	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
+	int			cols[10];
+	Datum		values[10];
+	bool		nulls[10] = {false, false, false, false, false, false, false, false, false, false};
 	const StageEvent *events = NULL;
 	TimestampTz next = 0;
 	bool		have_next = false;

@@ -118,6 +118,7 @@ typedef struct StageConfig
 	int			col_stage_changed_at;
 	int			col_mql_at;
 	int			col_recycled_from;
+	int			col_peak_stage;
 } StageConfig;
 
 static StageConfig stages;
@@ -323,6 +324,7 @@ lead_columns(TupleDesc desc)
 	stages.col_stage_changed_at = lead_column(desc, "stage_changed_at");
 	stages.col_mql_at = lead_column(desc, "mql_at");
 	stages.col_recycled_from = lead_column(desc, "recycled_from");
+	stages.col_peak_stage = lead_column(desc, "peak_stage");
 	stages.col_lead_id = lead_column(desc, "lead_id");
 }
 
@@ -673,6 +675,13 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 			values[n] = created;
 			nulls[n++] = false;
 		}
+		(void) heap_getattr(tuple, stages.col_peak_stage, desc, &isnull);
+		if (isnull)
+		{
+			cols[n] = stages.col_peak_stage;
+			values[n] = stages.stage_datum[to <= STAGE_CUSTOMER ? to : 0];
+			nulls[n++] = false;
+		}
 		*ncols = n;
 		return;
 	}
@@ -788,13 +797,25 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 		values[n] = isnull && to >= STAGE_MQL && to <= STAGE_CUSTOMER ? TimestampTzGetDatum(now) : d;
 		nulls[n] = isnull && !(to >= STAGE_MQL && to <= STAGE_CUSTOMER);
 		n++;
+		/* the highest forward stage the lead has reached */
+		d = heap_getattr(trigdata->tg_trigtuple, stages.col_peak_stage, desc, &isnull);
+		cols[n] = stages.col_peak_stage;
+		{
+			int			peak = isnull ? 0 : stage_index(d);
+
+			if (to <= STAGE_CUSTOMER && to > peak)
+				peak = to;
+			values[n] = stages.stage_datum[peak];
+			nulls[n++] = false;
+		}
 	}
 	else
 	{
 		/* derived values: only stage changes set them */
-		int			derived[3] = {stages.col_stage_changed_at, stages.col_mql_at, stages.col_recycled_from};
+		int			derived[4] = {stages.col_stage_changed_at, stages.col_mql_at,
+		stages.col_recycled_from, stages.col_peak_stage};
 
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 4; i++)
 		{
 			cols[n] = derived[i];
 			values[n] = heap_getattr(trigdata->tg_trigtuple, derived[i], desc, &nulls[n]);

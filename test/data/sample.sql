@@ -72,7 +72,7 @@ INSERT INTO lead_gen.lead
 	(email, first_name, last_name, phone, job_title, seniority, decision_maker,
 	 company_name, industry, employees, annual_revenue, country, city,
 	 source_channel, campaign_id, consent, attributes, created_at, updated_at,
-	 stage, stage_changed_at, mql_at)
+	 stage, stage_changed_at, mql_at, peak_stage)
 SELECT lower(fn || '.' || ln || s.n) || '@' || lower(regexp_replace(co, '[^A-Za-z]', '', 'g')) || '.example',
 	   fn, ln,
 	   '+1 555 ' || lpad((s.n % 10000)::text, 4, '0'),
@@ -88,7 +88,8 @@ SELECT lower(fn || '.' || ln || s.n) || '@' || lower(regexp_replace(co, '[^A-Za-
 								'["scoring", "attribution"]', '["reporting"]']::jsonb[])[1 + (s.r_title * 4)::int % 4]),
 	   s.created_at, s.created_at,
 	   p.path[cardinality(p.path)]::lead_gen.lifecycle_stage, p.entered[cardinality(p.entered)],
-	   p.entered[array_position(p.path, 'mql')]
+	   p.entered[array_position(p.path, 'mql')],
+	   (array_remove(p.path, 'disqualified'))[cardinality(array_remove(p.path, 'disqualified'))]::lead_gen.lifecycle_stage
 FROM sample_lead AS s
 JOIN sample_path AS p ON p.n = s.n
 CROSS JOIN LATERAL (SELECT
