@@ -1,4 +1,5 @@
 -- The demo tour: what lead_gen knows about the sample data.
+\set QUIET on
 \pset footer off
 \pset null '-'
 
@@ -116,3 +117,32 @@ SELECT changed_at::timestamp(0) AS at, from_stage, to_stage, cause, kind, change
 FROM lead_gen.stage_change
 WHERE lead_id = :demo_lead
 ORDER BY stage_change_id;
+
+\echo '== The stage funnel of every lead (lead_gen.stage_funnel_chart)'
+SELECT * FROM lead_gen.stage_funnel_chart(width => 40);
+
+\echo '== Conversion by channel (lead_gen.stage_funnel, grouped)'
+SELECT segment AS channel, stage, reached, pct_of_leads, pct_of_previous
+FROM lead_gen.stage_funnel(group_by => 'channel')
+WHERE stage IN ('lead', 'mql', 'customer')
+ORDER BY segment, stage
+LIMIT 9;
+
+\echo '== MQL acceptance and time in stage'
+SELECT * FROM lead_gen.mql_acceptance();
+SELECT stage, stays, median, p90 FROM lead_gen.time_in_stage();
+
+\echo '== What each lead and customer cost, per channel, over the last 180 days (lead_gen.channel_report)'
+SELECT channel, spend, leads, customers, cost_per_lead, cost_per_customer, conversion_rate
+FROM lead_gen.channel_report((now() - interval '180 days')::date, now()::date);
+
+\echo '== Who gets the credit for customers: W-shaped attribution by channel (lead_gen.attribution)'
+SELECT channel, conversions, touches FROM lead_gen.attribution('w_shaped', by => 'channel');
+
+\echo '== An ordered funnel over activity within 30 days (lead_gen.window_funnel)'
+SELECT steps AS steps_completed, count(*) AS leads
+FROM (SELECT lead_id,
+			 lead_gen.window_funnel('30 days', occurred_at, kind = 'page_view', kind = 'content_download',
+									kind = 'webinar', kind = 'demo_request') AS steps
+	  FROM lead_gen.activity GROUP BY lead_id) AS f
+GROUP BY steps ORDER BY steps;
