@@ -282,13 +282,14 @@ CREATE TABLE @extschema@.lead (
 	stage_changed_at timestamptz,
 	mql_at			timestamptz,
 	first_touch_at	timestamptz,
+	forgotten_at	timestamptz,
 	recycled_from	@extschema@.lifecycle_stage,
 	peak_stage		@extschema@.lifecycle_stage,
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	-- the one check across columns; fit, grade and score are set by triggers
 	CONSTRAINT lead_identity_check CHECK (
-		email IS NOT NULL OR phone IS NOT NULL OR company_name IS NOT NULL)
+		email IS NOT NULL OR phone IS NOT NULL OR company_name IS NOT NULL OR forgotten_at IS NOT NULL)
 ) WITH (fillfactor = 80);	-- room for HOT updates: activity updates every lead often
 CREATE UNIQUE INDEX lead_email_key ON @extschema@.lead (pg_catalog.lower(email));
 CREATE INDEX lead_campaign_idx ON @extschema@.lead (campaign_id);
@@ -345,6 +346,8 @@ COMMENT ON COLUMN @extschema@.lead.recycled_from IS
 	'The stage the lead was last recycled from, while it is below it: thresholds and BANT do not move it back there (events and people may). Kept by trigger lead_score';
 COMMENT ON COLUMN @extschema@.lead.peak_stage IS
 	'The highest of prospect .. customer the lead has reached (funnels count it there). Kept by trigger lead_score';
+COMMENT ON COLUMN @extschema@.lead.forgotten_at IS
+	'When lead_gen.forget() erased the person''s personal data (NULL: never)';
 COMMENT ON COLUMN @extschema@.lead.first_touch_at IS
 	'Time of the lead''s first sales touch (activity of a kind marked sales_touch in scoring_rule). Kept by the activity triggers';
 COMMENT ON COLUMN @extschema@.lead.updated_at IS
@@ -1747,13 +1750,14 @@ CREATE FUNCTION @extschema@.lead_segment(l @extschema@.lead, group_by text, camp
 RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-	SELECT CASE $2
-		WHEN 'channel' THEN coalesce(($1).source_channel::pg_catalog.text, '(none)')
-		WHEN 'campaign' THEN coalesce($3, '(none)')
-		WHEN 'cohort' THEN pg_catalog.to_char(($1).created_at AT TIME ZONE 'UTC', 'YYYY-MM')
-		WHEN 'grade' THEN coalesce(($1).grade, '(none)')
-		WHEN 'industry' THEN coalesce(($1).industry::pg_catalog.text, '(none)')
-		WHEN 'country' THEN coalesce(($1).country::pg_catalog.text, '(none)')
+	SELECT CASE
+		WHEN $2 OPERATOR(pg_catalog.=) 'channel' THEN coalesce(($1).source_channel::pg_catalog.text, '(none)')
+		WHEN $2 OPERATOR(pg_catalog.=) 'campaign' THEN coalesce($3, '(none)')
+		WHEN $2 OPERATOR(pg_catalog.=) 'cohort'
+			THEN pg_catalog.to_char(pg_catalog.timezone('UTC', ($1).created_at), 'YYYY-MM')
+		WHEN $2 OPERATOR(pg_catalog.=) 'grade' THEN coalesce(($1).grade, '(none)')
+		WHEN $2 OPERATOR(pg_catalog.=) 'industry' THEN coalesce(($1).industry::pg_catalog.text, '(none)')
+		WHEN $2 OPERATOR(pg_catalog.=) 'country' THEN coalesce(($1).country::pg_catalog.text, '(none)')
 		ELSE 'all' END
 $$;
 COMMENT ON FUNCTION @extschema@.lead_segment(@extschema@.lead, text, text) IS
@@ -2206,6 +2210,39 @@ AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.stage_funnel_chart(date, date, timestamptz, integer) IS
 	'The stage funnel of the leads created in a period as text bars (lead_gen.funnel_chart)';
+
+-- ---------------------------------------------------------------------------
+-- Erasure
+-- ---------------------------------------------------------------------------
+
+-- Erases what identifies a person (the right to be forgotten), keeping the
+-- lead as an anonymous row so that counts, stages, history and funnel
+-- metrics stay right.
+CREATE FUNCTION @extschema@.forget(lead_id bigint)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF lead_id IS NULL THEN
+		RAISE EXCEPTION 'lead_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	UPDATE @extschema@.lead AS l
+	SET email = NULL, first_name = NULL, last_name = NULL, phone = NULL, job_title = NULL,
+		company_name = NULL, city = NULL, need = NULL, attributes = '{}',
+		forgotten_at = coalesce(l.forgotten_at, now())
+	WHERE l.lead_id = forget.lead_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'lead % does not exist', forget.lead_id USING ERRCODE = 'no_data_found';
+	END IF;
+	UPDATE @extschema@.activity AS a SET properties = '{}'
+	WHERE a.lead_id = forget.lead_id AND a.properties <> '{}';
+	UPDATE @extschema@.stage_change AS c SET reason = NULL
+	WHERE c.lead_id = forget.lead_id AND c.reason IS NOT NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.forget(bigint) IS
+	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties and its history''s reasons; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right';
 
 -- ---------------------------------------------------------------------------
 -- pg_dump: every table with user data or configuration is dumped with its
