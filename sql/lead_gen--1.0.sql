@@ -1018,6 +1018,11 @@ BEGIN
 	IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
 		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	IF NOT pg_catalog.has_table_privilege('@extschema@.scoring_state', 'INSERT, UPDATE') THEN
+		RAISE EXCEPTION 'permission denied to recompute every lead'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'recompute_all() and rescore() need the admin access level (lead_gen.grant_access).';
+	END IF;
 	recomputed := 0;
 	SELECT pg_catalog.min(l.lead_id), pg_catalog.max(l.lead_id) INTO lo, last_id FROM @extschema@.lead AS l;
 	WHILE lo IS NOT NULL AND lo OPERATOR(pg_catalog.<=) last_id LOOP
@@ -1066,6 +1071,12 @@ DECLARE
 BEGIN
 	IF batch_size IS NULL OR batch_size OPERATOR(pg_catalog.<) 1 THEN
 		RAISE EXCEPTION 'batch_size must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT pg_catalog.has_table_privilege('@extschema@.sla_flag', 'INSERT')
+	   OR NOT pg_catalog.has_table_privilege('@extschema@.scoring_state', 'INSERT, UPDATE') THEN
+		RAISE EXCEPTION 'permission denied to rescore'
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'recompute_all() and rescore() need the admin access level (lead_gen.grant_access).';
 	END IF;
 	rescored := 0;
 	-- rules changed since everyone was last recomputed: recompute everyone
@@ -2243,6 +2254,72 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.forget(bigint) IS
 	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties and its history''s reasons; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right';
+
+-- ---------------------------------------------------------------------------
+-- Privileges: three levels, granted to roles of the DBA's choosing
+-- ---------------------------------------------------------------------------
+
+-- Nothing of lead_gen is granted to PUBLIC but EXECUTE on functions, which
+-- run with the caller's rights (SECURITY INVOKER): without the table
+-- privileges below they can read or change nothing.
+CREATE FUNCTION @extschema@.grant_access(role_name name, access text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
+				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule';
+BEGIN
+	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin') THEN
+		RAISE EXCEPTION 'unknown access level "%"', access
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
+	END IF;
+	-- readers: every table and view (scores, reports and triggers read the configuration)
+	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
+	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
+	IF access IN ('writer', 'admin') THEN
+		-- writers: leads, activity, campaigns; the history their stage changes write
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.activity TO %I', role_name);
+		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
+		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
+					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq TO %I',
+					   role_name);
+	END IF;
+	IF access = 'admin' THEN
+		-- admins: the configuration (and so forced stage moves), deleting leads,
+		-- and what rescore() and recompute_all() write
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag TO %I', role_name);
+		-- forget() erases the reasons in the history
+		EXECUTE format('GRANT UPDATE (reason) ON @extschema@.stage_change TO %I', role_name);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete and forget leads, run rescore and recompute_all)';
+
+CREATE FUNCTION @extschema@.revoke_access(role_name name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE USAGE ON SCHEMA @extschema@ FROM %I', role_name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.revoke_access(name) IS
+	'Revokes every privilege grant_access gave a role';
 
 -- ---------------------------------------------------------------------------
 -- pg_dump: every table with user data or configuration is dumped with its
