@@ -7,7 +7,7 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 DATA = $(wildcard sql/lead_gen--*.sql)
 
 # pg_regress: scripts in sql/, expected output in expected/ (one per feature)
-REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget search_path privileges
+REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget search_path privileges fuzz_types
 REGRESS_OPTS = --inputdir=. --load-extension=lead_gen
 
 # isolation specs: test/isolation/specs/*.spec, expected in test/isolation/expected
