@@ -372,16 +372,6 @@ temperature_of(double score)
 	return score >= scoring.hot_at ? 2 : score >= scoring.warm_at ? 1 : 0;
 }
 
-static int
-column(TupleDesc desc, const char *name)
-{
-	int			att = SPI_fnumber(desc, name);
-
-	if (att <= 0)
-		elog(ERROR, "lead_gen.lead has no column \"%s\"", name);
-	return att;
-}
-
 /*
  * BEFORE INSERT OR UPDATE row trigger on lead_gen.lead (after lead_fit, by
  * name): score, temperature, next_change_at and scored_at, as of now().
@@ -412,13 +402,13 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	if (scoring.col_fit == 0)
 	{
 		/* once per configuration load, which any change of lead_gen.lead causes */
-		scoring.col_engagement = column(desc, "engagement");
-		scoring.col_score = column(desc, "score");
-		scoring.col_temperature = column(desc, "temperature");
-		scoring.col_next_change_at = column(desc, "next_change_at");
-		scoring.col_scored_at = column(desc, "scored_at");
-		scoring.col_lead_id = column(desc, "lead_id");
-		scoring.col_fit = column(desc, "fit");
+		scoring.col_engagement = lead_column(desc, "engagement");
+		scoring.col_score = lead_column(desc, "score");
+		scoring.col_temperature = lead_column(desc, "temperature");
+		scoring.col_next_change_at = lead_column(desc, "next_change_at");
+		scoring.col_scored_at = lead_column(desc, "scored_at");
+		scoring.col_lead_id = lead_column(desc, "lead_id");
+		scoring.col_fit = lead_column(desc, "fit");
 	}
 
 	d = heap_getattr(tuple, scoring.col_fit, desc, &isnull);

@@ -297,16 +297,6 @@ stage_load(void)
 	stages.generation = config_generation();
 }
 
-static int
-lead_column(TupleDesc desc, const char *name)
-{
-	int			att = SPI_fnumber(desc, name);
-
-	if (att <= 0)
-		elog(ERROR, "lead_gen.lead has no column \"%s\"", name);
-	return att;
-}
-
 static void
 lead_columns(TupleDesc desc)
 {

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
@@ -33,4 +34,14 @@ before_row_trigger_tuple(FunctionCallInfo fcinfo, const char *name, Oid relid)
 				 errmsg("%s: must be fired on lead_gen.%s", name, get_rel_name(relid))));
 	return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)
 		? trigdata->tg_newtuple : trigdata->tg_trigtuple;
+}
+
+int
+lead_column(TupleDesc desc, const char *name)
+{
+	int			att = SPI_fnumber(desc, name);
+
+	if (att <= 0)
+		elog(ERROR, "lead_gen.lead has no column \"%s\"", name);
+	return att;
 }

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "access/htup.h"
+#include "access/tupdesc.h"
 #include "fmgr.h"
 
 /*
@@ -19,5 +20,8 @@
  * written (the new row of an UPDATE, the row of an INSERT).
  */
 extern HeapTuple before_row_trigger_tuple(FunctionCallInfo fcinfo, const char *name, Oid relid);
+
+/* The number of a column of lead_gen.lead (errors if it has none). */
+extern int	lead_column(TupleDesc desc, const char *name);
 
 #endif							/* LEAD_GEN_TRIGGER_H */

@@ -9,6 +9,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use Time::HiRes qw(usleep);
+use FindBin;
+use lib $FindBin::Bin;
+use LeadGenTest;
 
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
@@ -26,36 +29,6 @@ $node->safe_psql('postgres', q{
 	FROM generate_series(1, 60000) AS g;
 	SELECT lead_gen.disqualify(lead_id, 'test') FROM lead_gen.lead WHERE lead_id % 97 = 0;
 });
-
-# What must hold after any crash.
-sub check_consistent
-{
-	my ($what) = @_;
-	is( $node->safe_psql('postgres', q{
-			SELECT count(*) FROM lead_gen.lead AS l
-			WHERE abs(coalesce(lead_gen.engagement_value(l.engagement, '2030-01-01'), 0)
-					  - coalesce(lead_gen.engagement_value(lead_gen.engagement_from_history(l.lead_id), '2030-01-01'), 0))
-				  > 1e-9}),
-		'0', "$what: every lead's engagement equals its recomputation from history");
-	is( $node->safe_psql('postgres', q{
-			SELECT count(*) FROM lead_gen.lead AS l
-			WHERE abs(l.score - lead_gen.lead_score(l, l.scored_at)) > 1e-9}),
-		'0', "$what: every score agrees with the lead's engagement and fit");
-	is( $node->safe_psql('postgres', q{
-			SELECT count(*) FROM lead_gen.lead AS l
-			LEFT JOIN (SELECT DISTINCT ON (c.lead_id) c.lead_id, c.to_stage, c.changed_at
-					   FROM lead_gen.stage_change AS c ORDER BY c.lead_id, c.stage_change_id DESC) AS h
-			  ON h.lead_id = l.lead_id
-			WHERE l.stage IS DISTINCT FROM coalesce(h.to_stage, l.stage)
-			   OR l.stage_changed_at IS DISTINCT FROM coalesce(h.changed_at, l.created_at)}),
-		'0', "$what: every lead's stage is the last one its history records");
-	is( $node->safe_psql('postgres', q{
-			SELECT count(*) FROM (
-				SELECT c.to_stage, lead(c.from_stage) OVER (PARTITION BY c.lead_id ORDER BY c.stage_change_id) AS next_from
-				FROM lead_gen.stage_change AS c) AS x
-			WHERE x.next_from IS NOT NULL AND x.next_from <> x.to_stage}),
-		'0', "$what: the history has no gaps");
-}
 
 # Start a statement in the background, wait until it is running (and a
 # little more), then kill the postmaster and all its children at once.
@@ -102,7 +75,7 @@ crash_during(q{INSERT INTO lead_gen.activity (lead_id, kind, occurred_at)
 	'INSERT INTO lead_gen.activity%', 300);
 is($node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.activity'), $before,
 	'the killed bulk load left no activity behind');
-check_consistent('after a crash during a bulk load');
+check_leads_exact($node, 'after a crash during a bulk load');
 
 # 2. rescore() with most leads due, 20 leads per transaction: with a
 # half-life of three seconds, warm and hot leads cool within seconds.
@@ -117,7 +90,7 @@ cmp_ok($due, '>', 5000, "$due leads are due");
 crash_during('CALL lead_gen.rescore(20)', 'CALL lead_gen.rescore%', 300);
 my $left = $node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.lead WHERE next_change_at <= now()');
 cmp_ok($left, '>', 0, "rescore() was cut off with $left leads still due");
-check_consistent('after a crash during rescore()');
+check_leads_exact($node, 'after a crash during rescore()');
 $node->safe_psql('postgres', 'CALL lead_gen.rescore()');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.lead WHERE next_change_at <= now()'), '0',
 	'the next rescore() finishes the work');
@@ -129,7 +102,7 @@ is( $node->safe_psql('postgres',
 		q{SELECT changed_at > coalesce(recomputed_at, '-infinity') FROM lead_gen.scoring_state}),
 	't', 'after the crash the rules are still marked as changed');
 $node->safe_psql('postgres', 'CALL lead_gen.rescore()');
-check_consistent('after a crash during recompute_all() and the next rescore()');
+check_leads_exact($node, 'after a crash during recompute_all() and the next rescore()');
 
 $node->stop;
 done_testing();

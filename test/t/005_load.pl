@@ -9,6 +9,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use LeadGenTest;
 
 my $seconds = $ENV{LOAD_SECONDS} // 60;
 my $node = PostgreSQL::Test::Cluster->new('load');
@@ -88,31 +91,9 @@ ok(defined $tps && $tps > 0, "throughput: $tps transactions per second ($done tr
 diag("load: $tps tps, $done transactions in $seconds s, 8 clients");
 diag($stderr) if $stderr;
 
-is( $node->safe_psql('postgres', q{
-		SELECT count(*) FROM lead_gen.lead AS l
-		WHERE abs(coalesce(lead_gen.engagement_value(l.engagement, '2030-01-01'), 0)
-				  - coalesce(lead_gen.engagement_value(lead_gen.engagement_from_history(l.lead_id), '2030-01-01'), 0))
-			  > 1e-9}),
-	'0', "every lead's engagement equals its recomputation from history");
-is( $node->safe_psql('postgres', q{
-		SELECT count(*) FROM lead_gen.lead AS l
-		LEFT JOIN (SELECT DISTINCT ON (c.lead_id) c.lead_id, c.to_stage, c.changed_at
-				   FROM lead_gen.stage_change AS c ORDER BY c.lead_id, c.stage_change_id DESC) AS h
-		  ON h.lead_id = l.lead_id
-		WHERE l.stage IS DISTINCT FROM coalesce(h.to_stage, l.stage)
-		   OR l.stage_changed_at IS DISTINCT FROM coalesce(h.changed_at, l.created_at)}),
-	'0', "every lead's stage is the last one its history records");
-is( $node->safe_psql('postgres', q{
-		SELECT count(*) FROM (
-			SELECT c.to_stage, lead(c.from_stage) OVER (PARTITION BY c.lead_id ORDER BY c.stage_change_id) AS next_from
-			FROM lead_gen.stage_change AS c) AS x
-		WHERE x.next_from IS NOT NULL AND x.next_from <> x.to_stage}),
-	'0', 'the history has no gaps');
+check_leads_exact($node, 'after the load');
 cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.stage_change'), '>', 100,
 	'the mix moved leads');
-is( $node->safe_psql('postgres', q{
-		SELECT count(*) FROM lead_gen.lead AS l WHERE abs(l.score - lead_gen.lead_score(l, l.scored_at)) > 1e-9}),
-	'0', 'every score agrees with its engagement and fit');
 
 $node->stop;
 done_testing();
