@@ -21,13 +21,13 @@ DELETE FROM lead WHERE email = 'given@scored.example';
 -- An activity scores in the same transaction as its insert.
 BEGIN;
 INSERT INTO activity (lead_id, kind) SELECT lead_id, 'demo_request' FROM lead WHERE email = 'ann@scored.example';
-SELECT email, round(score::numeric, 6) AS score, temperature,
+SELECT email, round(score::numeric, 3) AS score, temperature,
 	   engagement_as_of(engagement) = now() AS as_of_now,
 	   next_change_at > now() AS will_cool
 FROM lead WHERE email = 'ann@scored.example';
 INSERT INTO activity (lead_id, kind) SELECT lead_id, 'pricing_inquiry' FROM lead WHERE email = 'ann@scored.example';
 INSERT INTO activity (lead_id, kind) SELECT lead_id, 'webinar' FROM lead WHERE email = 'ann@scored.example';
-SELECT round(score::numeric, 6) AS score, temperature FROM lead WHERE email = 'ann@scored.example';
+SELECT round(score::numeric, 3) AS score, temperature FROM lead WHERE email = 'ann@scored.example';
 ROLLBACK;
 SELECT score, temperature FROM lead WHERE email = 'ann@scored.example';
 
@@ -48,10 +48,10 @@ ROLLBACK;
 -- Decay: points earned one half-life ago count half.
 INSERT INTO activity (lead_id, kind, occurred_at)
 SELECT lead_id, 'demo_request', now() - interval '30 days' FROM lead WHERE email = 'bob@scored.example';
-SELECT round(score::numeric, 6) AS score, temperature FROM lead WHERE email = 'bob@scored.example';
+SELECT round(score::numeric, 3) AS score, temperature FROM lead WHERE email = 'bob@scored.example';
 -- Negative points: an unsubscribe takes points away.
 INSERT INTO activity (lead_id, kind) SELECT lead_id, 'unsubscribe' FROM lead WHERE email = 'bob@scored.example';
-SELECT round(score::numeric, 6) AS score, temperature FROM lead WHERE email = 'bob@scored.example';
+SELECT round(score::numeric, 3) AS score, temperature FROM lead WHERE email = 'bob@scored.example';
 
 -- Unknown kinds score 0 and explain as "no rule".
 INSERT INTO activity (lead_id, kind) SELECT lead_id, 'sales_call' FROM lead WHERE email = 'cy@scored.example';
@@ -89,13 +89,13 @@ DELETE FROM activity WHERE lead_id = (SELECT lead_id FROM lead WHERE email = 'cy
 SELECT engagement, score FROM lead WHERE email = 'cy@scored.example';
 
 -- The explanation adds up to the score; score_at replays the past.
-SELECT round(sum(points)::numeric, 6) AS explained, round((SELECT lead_score(l) FROM lead l WHERE email = 'bob@scored.example')::numeric, 6) AS score
+SELECT round(sum(points)::numeric, 3) AS explained, round((SELECT lead_score(l) FROM lead l WHERE email = 'bob@scored.example')::numeric, 3) AS score
 FROM explain_score((SELECT lead_id FROM lead WHERE email = 'bob@scored.example'));
-SELECT component, kind, events, raw_points, round(decay::numeric, 6) AS decay, round(points::numeric, 6) AS points
+SELECT component, kind, events, raw_points, round(decay::numeric, 3) AS decay, round(points::numeric, 3) AS points
 FROM explain_score((SELECT lead_id FROM lead WHERE email = 'bob@scored.example'));
-SELECT round(score_at(lead_id, now() - interval '31 days')::numeric, 6) AS before_any,
-	   round(score_at(lead_id, now() - interval '30 days')::numeric, 6) AS at_the_demo,
-	   round(score_at(lead_id, now() - interval '15 days')::numeric, 6) AS two_weeks_later
+SELECT round(score_at(lead_id, now() - interval '31 days')::numeric, 3) AS before_any,
+	   round(score_at(lead_id, now() - interval '30 days')::numeric, 3) AS at_the_demo,
+	   round(score_at(lead_id, now() - interval '15 days')::numeric, 3) AS two_weeks_later
 FROM lead WHERE email = 'bob@scored.example';
 SELECT score_at(-1, now()) IS NULL AS no_such_lead;
 
@@ -103,8 +103,8 @@ SELECT score_at(-1, now()) IS NULL AS no_such_lead;
 INSERT INTO activity (lead_id, kind, occurred_at)
 SELECT lead_id, 'demo_request', now() - g * interval '1 minute' FROM lead, generate_series(1, 5) g
 WHERE email = 'ann@scored.example';
-SELECT round(score::numeric, 6) AS capped_score, temperature FROM lead WHERE email = 'ann@scored.example';
-SELECT component, round(points::numeric, 6) AS points FROM explain_score(
+SELECT round(score::numeric, 3) AS capped_score, temperature FROM lead WHERE email = 'ann@scored.example';
+SELECT component, round(points::numeric, 3) AS points FROM explain_score(
 	(SELECT lead_id FROM lead WHERE email = 'ann@scored.example')) WHERE component <> 'activity';
 
 -- Fit counts too: an active profile moves scores.
