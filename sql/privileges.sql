@@ -56,6 +56,8 @@ INSERT INTO lead_gen.activity (lead_id, kind) SELECT lead_id, 'webinar' FROM lea
 INSERT INTO lead_gen.activity (lead_id, kind) VALUES (1, 'demo_request'), (2, 'newsletter_signup');
 SELECT (lead_gen.transition(3, 'mql', 'called')).to_stage;
 SELECT lead_gen.qualify(3, budget => 5000, need => 'x', authority => true, timeline => current_date + 9);
+-- history is lead_gen's to write
+INSERT INTO lead_gen.stage_change (lead_id, from_stage, to_stage, cause) VALUES (1, 'sql', 'customer', 'manual');
 UPDATE lead_gen.scoring_rule SET points = 1 WHERE kind = 'webinar';
 SELECT lead_gen.transition(1, 'lead', 'again', force => true);
 CALL lead_gen.recompute_all();

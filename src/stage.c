@@ -50,6 +50,7 @@
 #include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_lead_changed);
+PG_FUNCTION_INFO_V1(lead_gen_stage_change_guard);
 PG_FUNCTION_INFO_V1(lead_gen_lead_bant);
 
 static const char *const stage_names[NSTAGES] = {
@@ -456,6 +457,9 @@ typedef struct PendingMove
 } PendingMove;
 
 static HTAB *pending = NULL;
+
+/* lead_changed is inserting a history row (stage_change_guard lets it in) */
+static bool writing_history = false;
 static LocalTransactionId pending_lxid = InvalidLocalTransactionId;
 
 /* The table lives in TopTransactionContext: gone with the transaction. */
@@ -841,6 +845,25 @@ notify_event(int64 lead_id, const char *event, const char *from, const char *to,
 	pfree(buf.data);
 }
 
+/* Insert a history row, as the one writer stage_change_guard lets in. */
+static int
+insert_history(Datum *args, const char *argnulls)
+{
+	int			rc;
+
+	writing_history = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(stages.history_plan, args, argnulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		writing_history = false;
+	}
+	PG_END_TRY();
+	return rc;
+}
+
 /*
  * AFTER UPDATE ... FOR EACH ROW on lead_gen.lead, WHEN stage or temperature
  * changed: the history row of a stage change, and the notifications.
@@ -914,7 +937,7 @@ lead_gen_lead_changed(PG_FUNCTION_ARGS)
 			argnulls[6] = 'n';
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		rc = SPI_execute_plan(stages.history_plan, args, argnulls, false, 0);
+		rc = insert_history(args, argnulls);
 		if (rc != SPI_OK_INSERT)
 			elog(ERROR, "could not record the stage change of lead %lld: %s",
 				 (long long) lead_id, SPI_result_code_string(rc));
@@ -936,4 +959,31 @@ lead_gen_lead_changed(PG_FUNCTION_ARGS)
 		notify_event(lead_id, "temperature", f, t, cause);
 	}
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * BEFORE INSERT ... FOR EACH ROW on lead_gen.stage_change: history rows are
+ * written by lead_gen when a stage changes; others may add rows only when
+ * importing history (roles that may UPDATE lead_gen.stage_transition) or in
+ * a restore.
+ */
+Datum
+lead_gen_stage_change_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("stage_change_guard: must be fired BEFORE INSERT FOR EACH ROW")));
+	stage_load();
+	if (!writing_history && !restoring() &&
+		pg_class_aclcheck(stages.transition_relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to write stage history"),
+				 errdetail("lead_gen writes a history row for every change of lead.stage."),
+				 errhint("Change the lead's stage instead; roles that may UPDATE lead_gen.stage_transition may import history.")));
+	return PointerGetDatum(trigdata->tg_trigtuple);
 }
