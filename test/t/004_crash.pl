@@ -77,7 +77,7 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.activity'), $befo
 	'the killed bulk load left no activity behind');
 check_leads_exact($node, 'after a crash during a bulk load');
 
-# 2. rescore() with most leads due, 20 leads per transaction: with a
+# 2. rescore() with most leads due, 10 leads per transaction: with a
 # half-life of three seconds, warm and hot leads cool within seconds.
 $node->safe_psql('postgres', q{UPDATE lead_gen.scoring_settings SET half_life = '3 seconds'});
 $node->safe_psql('postgres', 'CALL lead_gen.recompute_all()');
@@ -87,7 +87,7 @@ $node->safe_psql('postgres', q{
 sleep(6);
 my $due = $node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.lead WHERE next_change_at <= now()');
 cmp_ok($due, '>', 5000, "$due leads are due");
-crash_during('CALL lead_gen.rescore(20)', 'CALL lead_gen.rescore%', 300);
+crash_during('CALL lead_gen.rescore(10)', 'CALL lead_gen.rescore%', 300);
 my $left = $node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.lead WHERE next_change_at <= now()');
 cmp_ok($left, '>', 0, "rescore() was cut off with $left leads still due");
 check_leads_exact($node, 'after a crash during rescore()');
@@ -95,9 +95,9 @@ $node->safe_psql('postgres', 'CALL lead_gen.rescore()');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.lead WHERE next_change_at <= now()'), '0',
 	'the next rescore() finishes the work');
 
-# 3. recompute_all() after a change of the rules, 50 leads per transaction.
+# 3. recompute_all() after a change of the rules, 20 leads per transaction.
 $node->safe_psql('postgres', q{UPDATE lead_gen.scoring_rule SET points = 4 WHERE kind = 'page_view'});
-crash_during('CALL lead_gen.recompute_all(50)', 'CALL lead_gen.recompute_all%', 300);
+crash_during('CALL lead_gen.recompute_all(20)', 'CALL lead_gen.recompute_all%', 300);
 is( $node->safe_psql('postgres',
 		q{SELECT changed_at > coalesce(recomputed_at, '-infinity') FROM lead_gen.scoring_state}),
 	't', 'after the crash the rules are still marked as changed');
