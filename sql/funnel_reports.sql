@@ -50,7 +50,8 @@ JOIN (SELECT coalesce(p.source_channel, '(none)') AS seg, s.stage, count(*) FILT
 	  CROSS JOIN unnest(enum_range('prospect'::lifecycle_stage, 'customer')) AS s(stage)
 	  GROUP BY 1, 2) AS q ON q.seg = f.segment AND q.stage = f.stage
 WHERE q.n <> f.reached;
-SELECT count(*) AS segments FROM (SELECT DISTINCT segment FROM stage_funnel(group_by => 'cohort')) AS x;
+SELECT count(*) = (SELECT count(DISTINCT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM')) FROM lead) AS one_segment_a_month
+FROM (SELECT DISTINCT segment FROM stage_funnel(group_by => 'cohort')) AS x;
 -- leads created in a period only
 SELECT count(*) AS differ
 FROM stage_funnel((now() AT TIME ZONE 'UTC')::date - 120, (now() AT TIME ZONE 'UTC')::date - 30) AS f
