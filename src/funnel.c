@@ -221,23 +221,24 @@ row_conditions(FunctionCallInfo fcinfo, int first, bool **conds, int *size, cons
 	return n;
 }
 
-/* The condition arguments must be boolean: checked once per call site. */
+/*
+ * The condition arguments (from first on) must be boolean; a VARIADIC array
+ * is checked when it is read.  Callers run this once per call site.
+ */
 static void
 check_condition_types(FunctionCallInfo fcinfo, int first, const char *fn)
 {
-	if (fcinfo->flinfo->fn_extra != NULL)
+	if (get_fn_expr_variadic(fcinfo->flinfo))
 		return;
-	if (!get_fn_expr_variadic(fcinfo->flinfo))
-		for (int i = first; i < PG_NARGS(); i++)
-		{
-			Oid			t = get_fn_expr_argtype(fcinfo->flinfo, i);
+	for (int i = first; i < PG_NARGS(); i++)
+	{
+		Oid			t = get_fn_expr_argtype(fcinfo->flinfo, i);
 
-			if (t != BOOLOID && t != UNKNOWNOID)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATATYPE_MISMATCH),
-						 errmsg("%s: argument %d must be boolean, not %s", fn, i, format_type_be(t))));
-		}
-	fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+		if (t != BOOLOID && t != UNKNOWNOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s: argument %d must be boolean, not %s", fn, i, format_type_be(t))));
+	}
 }
 
 /* ------------------------------------------------------------------------
@@ -296,17 +297,7 @@ funnel_call(FunctionCallInfo fcinfo)
 		call->variadic = get_fn_expr_variadic(fcinfo->flinfo);
 		call->ts_arg = call->with_mode ? 3 : 2;
 		call->first = call->ts_arg + 1;
-		if (!call->variadic)
-			for (int i = call->first; i < PG_NARGS(); i++)
-			{
-				Oid			t = get_fn_expr_argtype(fcinfo->flinfo, i);
-
-				if (t != BOOLOID && t != UNKNOWNOID)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATATYPE_MISMATCH),
-							 errmsg("window_funnel: argument %d must be boolean, not %s",
-									i, format_type_be(t))));
-			}
+		check_condition_types(fcinfo, call->first, "window_funnel");
 		fcinfo->flinfo->fn_extra = call;
 	}
 	return call;
@@ -645,7 +636,12 @@ lead_gen_retention_accum(PG_FUNCTION_ARGS)
 
 	if (!AggCheckCallContext(fcinfo, NULL))
 		elog(ERROR, "retention_accum called in non-aggregate context");
-	check_condition_types(fcinfo, 1, "retention");
+	if (fcinfo->flinfo->fn_extra == NULL)
+	{
+		/* once per call site; fn_extra only marks that it was done */
+		check_condition_types(fcinfo, 1, "retention");
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, 1);
+	}
 	if (conds == NULL)
 	{
 		conds = MemoryContextAlloc(TopMemoryContext, 64);
