@@ -92,6 +92,9 @@ typedef uint64 FunnelEvent;
  */
 #define FUNNEL_INLINE_EVENTS 10
 
+/* funnels with up to this many steps are walked without allocating */
+#define FUNNEL_STACK_STEPS 32
+
 typedef struct FunnelState
 {
 	int64		window;			/* microseconds */
@@ -283,6 +286,8 @@ typedef struct FunnelCall
 	bool		variadic;
 	int			ts_arg;
 	int			first;			/* first condition argument */
+	text	   *mode_text;		/* the last mode parsed (in fn_mcxt) ... */
+	int			mode;			/* ... and what it means */
 } FunnelCall;
 
 static FunnelCall *
@@ -318,7 +323,25 @@ funnel_start(FunctionCallInfo fcinfo, FunnelCall *call, MemoryContext aggcxt)
 				 errmsg("window_funnel mode must not be null")));
 	st = funnel_new(aggcxt);
 	st->window = window_usecs(PG_GETARG_INTERVAL_P(1));
-	st->mode = call->with_mode ? parse_mode(PG_GETARG_TEXT_PP(2)) : 0;
+	if (call->with_mode)
+	{
+		/* the mode is nearly always a constant: parse it once, not per group */
+		text	   *t = PG_GETARG_TEXT_PP(2);
+
+		if (call->mode_text == NULL ||
+			VARSIZE_ANY_EXHDR(t) != VARSIZE_ANY_EXHDR(call->mode_text) ||
+			memcmp(VARDATA_ANY(t), VARDATA_ANY(call->mode_text), VARSIZE_ANY_EXHDR(t)) != 0)
+		{
+			int			mode = parse_mode(t);
+
+			if (call->mode_text)
+				pfree(call->mode_text);
+			call->mode_text = (text *) MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(t));
+			memcpy(call->mode_text, t, VARSIZE_ANY(t));
+			call->mode = mode;
+		}
+		st->mode = call->mode;
+	}
 	return st;
 }
 
@@ -443,8 +466,10 @@ funnel_level(FunnelState *st)
 	int64	   *first_ts;
 	int64	   *last_ts;
 	bool	   *reached;
+	int64		first_ts_buf[FUNNEL_STACK_STEPS];
+	int64		last_ts_buf[FUNNEL_STACK_STEPS];
+	bool		reached_buf[FUNNEL_STACK_STEPS];
 	bool		started = false;
-	int			level;
 
 	if (st->nevents == 0)
 		return 0;
@@ -455,9 +480,20 @@ funnel_level(FunnelState *st)
 		sort_funnel_events(st->events, st->nevents);
 		st->sorted = true;
 	}
-	first_ts = palloc(nsteps * sizeof(int64));
-	last_ts = palloc(nsteps * sizeof(int64));
-	reached = palloc0(nsteps * sizeof(bool));
+	/* a funnel is usually short: no allocation per group for it */
+	if (nsteps <= FUNNEL_STACK_STEPS)
+	{
+		first_ts = first_ts_buf;
+		last_ts = last_ts_buf;
+		reached = reached_buf;
+		memset(reached, 0, nsteps * sizeof(bool));
+	}
+	else
+	{
+		first_ts = palloc(nsteps * sizeof(int64));
+		last_ts = palloc(nsteps * sizeof(int64));
+		reached = palloc0(nsteps * sizeof(bool));
+	}
 
 	for (int i = 0; i < st->nevents; i++)
 	{
@@ -503,11 +539,8 @@ funnel_level(FunnelState *st)
 			}
 		}
 	}
-	level = highest_reached(reached, nsteps);
-	pfree(first_ts);
-	pfree(last_ts);
-	pfree(reached);
-	return level;
+	/* palloc'd arrays live in the per-call context of the final function */
+	return highest_reached(reached, nsteps);
 }
 
 Datum

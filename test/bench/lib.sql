@@ -19,13 +19,13 @@ END $$;
 
 -- "<name>: lead_gen <s>s, <baseline> <s>s, ratio <r>x" (ratio > 1: lead_gen faster)
 CREATE OR REPLACE FUNCTION bench.compare(name text, ours text, baseline_name text, baseline text,
-										 reps int DEFAULT 5)
+										 reps int DEFAULT 5, ours_name text DEFAULT 'lead_gen')
 RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
 	a float8 := bench.median_seconds(ours, reps);
 	b float8 := bench.median_seconds(baseline, reps);
 BEGIN
-	RETURN format('%s: lead_gen %ss, %s %ss, ratio %sx', name,
-				  round(a::numeric, 3), baseline_name, round(b::numeric, 3),
+	RETURN format('%s: %s %ss, %s %ss, ratio %sx', name,
+				  ours_name, round(a::numeric, 3), baseline_name, round(b::numeric, 3),
 				  round((b / greatest(a, 1e-9))::numeric, 2));
 END $$;
