@@ -10,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 # every released version; the default version is read from the control file
-my @released = ('1.0');
+my @released = ('1.0', '1.1');
 my ($current) = slurp_file('lead_gen.control') =~ /default_version\s*=\s*'([^']+)'/;
 ok($current, "the default version is $current");
 
@@ -47,11 +47,24 @@ sub fingerprint
 			FROM lead_gen.stage_transition AS s) AS x});
 }
 
+# The definitions of the extension's functions and procedures: an update
+# script that forgets to replace a body leaves the old one behind.
+sub definitions
+{
+	my ($db) = @_;
+	return $node->safe_psql($db, q{
+		SELECT string_agg(p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid)), E'\n' ORDER BY 1)
+		FROM pg_proc AS p JOIN pg_depend AS d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+		WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND p.prokind <> 'a'
+		  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'lead_gen')});
+}
+
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION lead_gen');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'lead_gen'}),
 	$current, "a fresh install is $current");
 my $fresh_objects = objects('fresh');
+my $fresh_definitions = definitions('fresh');
 
 for my $old (@released)
 {
@@ -79,6 +92,7 @@ for my $old (@released)
 		$current, "$old updated to $current");
 	is(fingerprint($db), $before, "$old -> $current: every row is as it was");
 	is(objects($db), $fresh_objects, "$old -> $current: the same objects as a fresh install");
+	is(definitions($db), $fresh_definitions, "$old -> $current: the same function bodies as a fresh install");
 
 	# behaviour after the update: scoring, stages, reports
 	$node->safe_psql($db, q{
@@ -92,11 +106,29 @@ for my $old (@released)
 			WHERE abs(coalesce(lead_gen.engagement_value(l.engagement, '2030-01-01'), 0)
 					  - coalesce(lead_gen.engagement_value(lead_gen.engagement_from_history(l.lead_id), '2030-01-01'), 0)) > 1e-9}),
 		'0', "$old -> $current: scoring still exact");
+	# 1.2: recompute_all() in batches of its own range
+	$node->safe_psql($db, q{
+		UPDATE lead_gen.scoring_rule SET points = 3 WHERE kind = 'page_view';
+		CALL lead_gen.recompute_all(37);
+	});
+	is( $node->safe_psql($db, q{
+			SELECT count(*) FROM lead_gen.lead AS l
+			WHERE abs(coalesce(lead_gen.engagement_value(l.engagement, '2030-01-01'), 0)
+					  - coalesce(lead_gen.engagement_value(lead_gen.engagement_from_history(l.lead_id), '2030-01-01'), 0)) > 1e-9
+			   OR l.first_touch_at IS DISTINCT FROM (
+					SELECT min(a.occurred_at) FROM lead_gen.activity AS a JOIN lead_gen.scoring_rule AS r USING (kind)
+					WHERE a.lead_id = l.lead_id AND r.sales_touch)}),
+		'0', "$old -> $current: recompute_all() in small batches recomputes every lead");
 	cmp_ok($node->safe_psql($db, q{SELECT reached FROM lead_gen.stage_funnel() WHERE stage = 'customer'}),
 		'>', 0, "$old -> $current: reports work");
 	# 1.1: only lead_gen writes history (admins may import)
 	$node->safe_psql($db, q{
-		CREATE ROLE upgrade_writer;
+		DO $$BEGIN
+			-- roles are the cluster's: one for every version tested
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upgrade_writer') THEN
+				CREATE ROLE upgrade_writer;
+			END IF;
+		END$$;
 		SELECT lead_gen.grant_access('upgrade_writer', 'writer');
 	});
 	my ($rc, $out, $err) = $node->psql($db, q{
