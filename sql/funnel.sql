@@ -48,6 +48,13 @@ SELECT window_funnel('1 hour', ts, ev = 'A', ev = 'B', ev = 'C') AS "default",
 	   window_funnel('1 hour', 'strict_increase', ts, ev = 'A', ev = 'B', ev = 'C') AS increase
 FROM (VALUES ('A', '2026-01-01 10:00+00'::timestamptz), ('B', '2026-01-01 10:00+00'),
 			 ('C', '2026-01-01 10:05+00')) AS e(ev, ts);
+-- the mode may differ from group to group in one query (the mode read last
+-- is kept parsed: a change must be noticed, and a change back)
+SELECT g, window_funnel('1 hour', m, ts, ev = 'A', ev = 'B', ev = 'C') AS level
+FROM (VALUES (1, 'strict_increase'), (2, ''), (3, 'strict_increase'), (4, 'strict_deduplication')) AS k(g, m),
+	 (VALUES ('A', '2026-01-01 10:00+00'::timestamptz), ('B', '2026-01-01 10:00+00'),
+			 ('C', '2026-01-01 10:05+00')) AS e(ev, ts)
+GROUP BY g ORDER BY g;
 -- one row meeting two steps at once counts for both (not with strict_increase)
 SELECT window_funnel('1 hour', ts, true, true, false) AS both_steps,
 	   window_funnel('1 hour', 'strict_increase', ts, true, true, false) AS increase
