@@ -84,6 +84,32 @@ FROM generate_series(1, 40) AS g;
 SELECT window_funnel('1 hour', ts, VARIADIC ARRAY[ev = 'A', ev = 'B']) AS from_array
 FROM (VALUES ('A', '2026-01-01 10:00+00'::timestamptz), ('B', '2026-01-01 10:30+00')) AS e(ev, ts);
 
+-- Steps may be named: step k holds on a row whose event is the k-th name,
+-- compared byte for byte; a NULL event or a NULL name never holds.  The
+-- same answers as the conditions event = name.
+SELECT window_funnel('1 hour', ts, ev, 'A', 'B', 'C') AS named,
+	   window_funnel('1 hour', ts, ev = 'A', ev = 'B', ev = 'C') AS conditions,
+	   window_funnel('1 hour', ts, ev, 'A', NULL, 'C') AS null_name,
+	   window_funnel('1 hour', ts, ev, 'a', 'b') AS case_matters,
+	   window_funnel('1 hour', 'strict_order', ts, ev, 'A', 'C') AS strict_named,
+	   window_funnel('1 hour', 'strict_order', ts, ev = 'A', ev = 'C') AS strict_conditions
+FROM (VALUES ('A', '2026-01-01 10:00+00'::timestamptz), (NULL, '2026-01-01 10:10+00'),
+			 ('B', '2026-01-01 10:20+00'), ('C', '2026-01-01 10:30+00')) AS e(ev, ts);
+-- a name given twice: one event holds both steps, as with conditions
+SELECT window_funnel('1 hour', ts, ev, 'A', 'A') AS named,
+	   window_funnel('1 hour', ts, ev = 'A', ev = 'A') AS conditions,
+	   window_funnel('1 hour', 'strict_increase', ts, ev, 'A', 'A') AS named_increase,
+	   window_funnel('1 hour', 'strict_increase', ts, ev = 'A', ev = 'A') AS conditions_increase
+FROM (VALUES ('A', '2026-01-01 10:00+00'::timestamptz)) AS e(ev, ts);
+-- names that are not a constant of the query are read row by row
+SELECT lead_id, window_funnel('1 hour', ts, ev, VARIADIC names) AS from_rows
+FROM (VALUES (1, 'A', '2026-01-01 10:00+00'::timestamptz, ARRAY['A', 'B']),
+			 (1, 'B', '2026-01-01 10:20+00', ARRAY['A', 'B']),
+			 (2, 'B', '2026-01-01 10:00+00', ARRAY['B', 'A']),
+			 (2, 'A', '2026-01-01 10:20+00', ARRAY['B', 'A']),
+			 (3, 'B', '2026-01-01 10:00+00', ARRAY['A', 'B'])) AS e(lead_id, ev, ts, names)
+GROUP BY lead_id ORDER BY lead_id;
+
 -- Bad input.
 SELECT window_funnel('0', now(), true);
 SELECT window_funnel('-1 hour', now(), true);
@@ -123,6 +149,12 @@ SELECT retention(VARIADIC ARRAY[]::boolean[]);
 SELECT retention(VARIADIC array_fill(true, ARRAY[57]));
 SELECT retention('yes'::text);
 SELECT retention(VARIADIC s) FROM (VALUES (ARRAY[true]), (ARRAY[true, false])) AS e(s);
+SELECT window_funnel('1 hour', now(), 'A', VARIADIC ARRAY[]::text[]);
+SELECT window_funnel('1 hour', now(), 'A', VARIADIC NULL::text[]);
+SELECT window_funnel('1 hour', now(), 'A', VARIADIC array_fill('A'::text, ARRAY[1001]));
+SELECT window_funnel('1 hour', 'strict', now(), 'A', 'A');
+SELECT window_funnel('1 hour', ts, 'A', VARIADIC s)
+FROM (VALUES (now(), ARRAY['A']), (now(), ARRAY['A', 'B'])) AS e(ts, s);
 
 -- Forced parallel plans give the same answers as serial ones, and the
 -- window_funnel answers agree with the plain-SQL definition of the default
@@ -141,7 +173,11 @@ SELECT lead_id,
 	   window_funnel('3 days', 'strict_order', ts, kind = 'visit', kind = 'download', kind = 'webinar') AS o,
 	   window_funnel('3 days', 'strict_deduplication, strict_increase', ts,
 					 kind = 'visit', kind = 'download', kind = 'webinar') AS d,
-	   retention(kind = 'visit', kind = 'demo', kind = 'webinar') AS r
+	   retention(kind = 'visit', kind = 'demo', kind = 'webinar') AS r,
+	   window_funnel('3 days', ts, kind, 'visit', 'download', 'webinar', 'demo') AS fn,
+	   window_funnel('3 days', 'strict_order', ts, kind, 'visit', 'download', 'webinar') AS "on",
+	   window_funnel('3 days', 'strict_deduplication, strict_increase', ts, kind,
+					 'visit', 'download', 'webinar') AS dn
 FROM funnel_events GROUP BY lead_id;
 CREATE TABLE serial_answers AS SELECT * FROM funnel_answers;
 SET parallel_setup_cost = 0;
@@ -161,6 +197,10 @@ RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 RESET enable_hashagg;
+-- named steps give every lead the same answers as the conditions
+SELECT count(*) AS leads,
+	   count(*) FILTER (WHERE fn <> f OR "on" <> o OR dn <> d) AS named_differ
+FROM serial_answers;
 SELECT f, count(*) FROM serial_answers GROUP BY f ORDER BY f;
 SELECT o, d, count(*) FROM serial_answers GROUP BY o, d ORDER BY o, d;
 SELECT r, count(*) FROM serial_answers GROUP BY r ORDER BY r;

@@ -1,6 +1,7 @@
 /*
- * lead_gen 1.1 -> 1.2: recompute_all() reads only its batch of leads, and
- * rescore()'s SLA check only the leads in stages with an SLA.
+ * lead_gen 1.1 -> 1.2: recompute_all() reads only its batch of leads,
+ * rescore()'s SLA check only the leads in stages with an SLA, and
+ * window_funnel takes its steps as names too.
  *
  * Each batch's UPDATE joined the lead table to the batch without the batch's
  * range on the updated table itself, so the planner read every lead per
@@ -108,3 +109,41 @@ BEGIN
 	RETURN n;
 END
 $$;
+
+-- window_funnel with the steps named: step k holds on a row whose event
+-- equals the k-th step (compared in C, byte for byte).
+CREATE FUNCTION @extschema@.window_funnel_event_accum(internal, interval, timestamptz, text, VARIADIC text[])
+RETURNS internal
+AS 'MODULE_PATHNAME', 'lead_gen_window_funnel_event_accum'
+LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION @extschema@.window_funnel_event_accum(internal, interval, text, timestamptz, text, VARIADIC text[])
+RETURNS internal
+AS 'MODULE_PATHNAME', 'lead_gen_window_funnel_event_accum'
+LANGUAGE C PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.window_funnel_event_accum(internal, interval, timestamptz, text, VARIADIC text[]) IS
+	'Transition function of window_funnel with named steps';
+COMMENT ON FUNCTION @extschema@.window_funnel_event_accum(internal, interval, text, timestamptz, text, VARIADIC text[]) IS
+	'Transition function of window_funnel with a mode and named steps';
+
+CREATE AGGREGATE @extschema@.window_funnel("window" interval, ts timestamptz, event text, VARIADIC steps text[]) (
+	SFUNC = @extschema@.window_funnel_event_accum,
+	STYPE = internal,
+	FINALFUNC = @extschema@.window_funnel_final,
+	COMBINEFUNC = @extschema@.window_funnel_combine,
+	SERIALFUNC = @extschema@.window_funnel_serialize,
+	DESERIALFUNC = @extschema@.window_funnel_deserialize,
+	PARALLEL = SAFE
+);
+CREATE AGGREGATE @extschema@.window_funnel("window" interval, mode text, ts timestamptz, event text, VARIADIC steps text[]) (
+	SFUNC = @extschema@.window_funnel_event_accum,
+	STYPE = internal,
+	FINALFUNC = @extschema@.window_funnel_final,
+	COMBINEFUNC = @extschema@.window_funnel_combine,
+	SERIALFUNC = @extschema@.window_funnel_serialize,
+	DESERIALFUNC = @extschema@.window_funnel_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.window_funnel(interval, timestamptz, text, VARIADIC text[]) IS
+	'window_funnel with named steps: step k holds on a row whose event equals the k-th step';
+COMMENT ON AGGREGATE @extschema@.window_funnel(interval, text, timestamptz, text, VARIADIC text[]) IS
+	'window_funnel with a mode and named steps';

@@ -23,6 +23,11 @@
  * Rows with a NULL timestamp are ignored; a NULL condition is false.  The
  * window and mode are read from the first row of each group.
  *
+ * window_funnel(window, [mode,] ts, event, step1, step2, ...) with text
+ * steps is the same funnel where step k holds on a row whose event equals
+ * stepk byte for byte: the comparisons run here, not as N text equality
+ * calls per row, and constant steps are read once per query.
+ *
  * retention(cond1, cond2, ...) returns an integer array: r[1] is whether
  * cond1 held on any row of the group, r[k] whether cond1 and condk each
  * held on some row.
@@ -39,6 +44,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "nodes/primnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -46,6 +52,7 @@
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_window_funnel_accum);
+PG_FUNCTION_INFO_V1(lead_gen_window_funnel_event_accum);
 PG_FUNCTION_INFO_V1(lead_gen_window_funnel_final);
 PG_FUNCTION_INFO_V1(lead_gen_window_funnel_combine);
 PG_FUNCTION_INFO_V1(lead_gen_window_funnel_serialize);
@@ -288,10 +295,77 @@ typedef struct FunnelCall
 	int			first;			/* first condition argument */
 	text	   *mode_text;		/* the last mode parsed (in fn_mcxt) ... */
 	int			mode;			/* ... and what it means */
+	/* the event form: the steps, when they are a constant (in fn_mcxt) */
+	bool		steps_const;
+	int			nsteps;
+	char	  **step_data;		/* NULL: a NULL step, which never holds */
+	int		   *step_len;
 } FunnelCall;
 
+/*
+ * The text steps of the event form: pointers into the array's elements
+ * (the array must outlive their use), NULL for a NULL step.  Returns how
+ * many (funnel_steps checks the limits).
+ */
+static int
+funnel_read_steps(ArrayType *a, char ***data, int **len, MemoryContext cxt)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_ELEMTYPE(a) != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("window_funnel: the steps must be text")));
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	*data = MemoryContextAlloc(cxt, Max(n, 1) * sizeof(char *));
+	*len = MemoryContextAlloc(cxt, Max(n, 1) * sizeof(int));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+		{
+			(*data)[i] = NULL;
+			(*len)[i] = 0;
+			continue;
+		}
+		/* elements of an array are never toasted, but may be short */
+		(*data)[i] = VARDATA_ANY(DatumGetPointer(elems[i]));
+		(*len)[i] = VARSIZE_ANY_EXHDR(DatumGetPointer(elems[i]));
+	}
+	return n;
+}
+
+/*
+ * When the steps are a constant of the query (the usual case: a list of
+ * literals, folded by the planner), read them once for every row.
+ */
+static void
+funnel_const_steps(FunctionCallInfo fcinfo, FunnelCall *call)
+{
+	Aggref	   *aggref = AggGetAggref(fcinfo);
+	TargetEntry *last;
+	Const	   *c;
+	ArrayType  *a;
+	MemoryContext oldcxt;
+
+	if (aggref == NULL || aggref->args == NIL)
+		return;
+	last = llast_node(TargetEntry, aggref->args);
+	if (!IsA(last->expr, Const))
+		return;
+	c = (Const *) last->expr;
+	if (c->constisnull)
+		return;
+	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	a = DatumGetArrayTypePCopy(c->constvalue);
+	call->nsteps = funnel_read_steps(a, &call->step_data, &call->step_len, fcinfo->flinfo->fn_mcxt);
+	MemoryContextSwitchTo(oldcxt);
+	call->steps_const = true;
+}
+
 static FunnelCall *
-funnel_call(FunctionCallInfo fcinfo)
+funnel_call(FunctionCallInfo fcinfo, bool by_event)
 {
 	FunnelCall *call = (FunnelCall *) fcinfo->flinfo->fn_extra;
 
@@ -302,7 +376,10 @@ funnel_call(FunctionCallInfo fcinfo)
 		call->variadic = get_fn_expr_variadic(fcinfo->flinfo);
 		call->ts_arg = call->with_mode ? 3 : 2;
 		call->first = call->ts_arg + 1;
-		check_condition_types(fcinfo, call->first, "window_funnel");
+		if (by_event)
+			funnel_const_steps(fcinfo, call);
+		else
+			check_condition_types(fcinfo, call->first, "window_funnel");
 		fcinfo->flinfo->fn_extra = call;
 	}
 	return call;
@@ -385,7 +462,7 @@ Datum
 lead_gen_window_funnel_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	FunnelCall *call = funnel_call(fcinfo);
+	FunnelCall *call = funnel_call(fcinfo, false);
 	FunnelState *st = PG_ARGISNULL(0) ? NULL : (FunnelState *) PG_GETARG_POINTER(0);
 	int64		ts;
 	bool		any = false;
@@ -443,6 +520,71 @@ lead_gen_window_funnel_accum(PG_FUNCTION_ARGS)
 				funnel_add(st, ts, i, aggcxt);
 				any = true;
 			}
+	}
+	if (!any && (st->mode & MODE_STRICT_ORDER))
+		funnel_add(st, ts, 0, aggcxt);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * window_funnel_event_accum(state, window, [mode,] ts, event, VARIADIC steps
+ * text[]): step k holds when the event equals steps[k].
+ */
+Datum
+lead_gen_window_funnel_event_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	FunnelCall *call = funnel_call(fcinfo, true);
+	FunnelState *st = PG_ARGISNULL(0) ? NULL : (FunnelState *) PG_GETARG_POINTER(0);
+	int			steps_arg = call->first + 1;
+	int			n;
+	char	  **step_data;
+	int		   *step_len;
+	int64		ts;
+	bool		any = false;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "window_funnel_event_accum called in non-aggregate context");
+	if (PG_NARGS() != steps_arg + 1)
+		elog(ERROR, "window_funnel_event_accum: called with %d arguments", PG_NARGS());
+	if (st == NULL)
+		st = funnel_start(fcinfo, call, aggcxt);
+
+	if (call->steps_const)
+	{
+		n = call->nsteps;
+		step_data = call->step_data;
+		step_len = call->step_len;
+	}
+	else if (PG_ARGISNULL(steps_arg))
+	{
+		n = 0;
+		step_data = NULL;
+		step_len = NULL;
+	}
+	else
+		n = funnel_read_steps(PG_GETARG_ARRAYTYPE_P(steps_arg), &step_data, &step_len,
+							  CurrentMemoryContext);
+	funnel_steps(st, n);
+	if (PG_ARGISNULL(call->ts_arg))
+		PG_RETURN_POINTER(st);
+	ts = funnel_ts(PG_GETARG_TIMESTAMPTZ(call->ts_arg));
+	if (!PG_ARGISNULL(call->first))
+	{
+		text	   *event = PG_GETARG_TEXT_PP(call->first);
+		const char *data = VARDATA_ANY(event);
+		int			len = VARSIZE_ANY_EXHDR(event);
+
+		/* an event that names several steps adds each, highest first */
+		for (int i = n; i > 0; i--)
+		{
+			if (step_data[i - 1] != NULL && step_len[i - 1] == len &&
+				memcmp(step_data[i - 1], data, len) == 0)
+			{
+				funnel_add(st, ts, i, aggcxt);
+				any = true;
+			}
+		}
 	}
 	if (!any && (st->mode & MODE_STRICT_ORDER))
 		funnel_add(st, ts, 0, aggcxt);

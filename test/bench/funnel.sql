@@ -1,7 +1,8 @@
--- Ordered step funnels: window_funnel against the window-function
--- formulation a user would write for the same four steps (page view,
--- download, webinar, demo request within 30 days, ClickHouse's default mode),
--- and against a bare count(*) of the same rows.  The rows: :activities
+-- Ordered step funnels: window_funnel (with the steps as conditions, and
+-- named) against the window-function formulation a user would write for the
+-- same four steps (page view, download, webinar, demo request within 30
+-- days, ClickHouse's default mode), and against a bare count(*) of the same
+-- rows.  The rows: :activities
 -- activities of those kinds for :leads leads over 90 days, shaped like
 -- lead_gen.activity (a table of their own: the scoring benchmark's rows give
 -- each lead a single kind).
@@ -62,13 +63,24 @@ FROM bench.funnel_activity AS a
 WHERE a.kind IN ('page_view', 'content_download', 'webinar', 'demo_request')
 GROUP BY a.lead_id;
 
--- Both give every lead the same level (or the comparison would mean nothing).
-SELECT count(*) AS leads, count(*) FILTER (WHERE f.level IS DISTINCT FROM w.level) AS differ,
+-- The same funnel with the steps named (compared in C).
+CREATE TEMP VIEW funnel_lead_gen_named AS
+SELECT a.lead_id,
+	   lead_gen.window_funnel('30 days', a.occurred_at, a.kind, 'page_view', 'content_download',
+							  'webinar', 'demo_request') AS level
+FROM bench.funnel_activity AS a
+WHERE a.kind IN ('page_view', 'content_download', 'webinar', 'demo_request')
+GROUP BY a.lead_id;
+
+-- All give every lead the same level (or the comparison would mean nothing).
+SELECT count(*) AS leads,
+	   count(*) FILTER (WHERE f.level IS DISTINCT FROM w.level OR n.level IS DISTINCT FROM w.level) AS differ,
 	   string_agg(DISTINCT f.level::text, ',') AS levels
-FROM funnel_lead_gen AS f FULL JOIN funnel_window_functions AS w USING (lead_id) \gset
+FROM funnel_lead_gen AS f FULL JOIN funnel_window_functions AS w USING (lead_id)
+FULL JOIN funnel_lead_gen_named AS n USING (lead_id) \gset
 SELECT count(*) AS rows FROM bench.funnel_activity
 WHERE kind IN ('page_view', 'content_download', 'webinar', 'demo_request') \gset
-\echo window_funnel check: :rows activity rows, :leads leads, levels :levels, :differ levels differ from the window functions
+\echo window_funnel check: :rows activity rows, :leads leads, levels :levels, :differ levels differ from the window functions (conditions or named steps)
 SELECT :differ = 0 AS ok \gset
 \if :ok
 \else
@@ -82,6 +94,15 @@ SELECT bench.compare('window_funnel vs window functions (' || :rows || ' rows)',
 \echo :line
 SELECT bench.compare('window_funnel vs bare count(*) (' || :rows || ' rows)',
 	'SELECT level, count(*) FROM funnel_lead_gen GROUP BY level',
+	'count(*)', $$SELECT count(*) FROM bench.funnel_activity AS a
+				 WHERE a.kind IN ('page_view', 'content_download', 'webinar', 'demo_request')$$) AS line \gset
+\echo :line
+SELECT bench.compare('window_funnel, named steps, vs window functions (' || :rows || ' rows)',
+	'SELECT level, count(*) FROM funnel_lead_gen_named GROUP BY level',
+	'window functions', 'SELECT level, count(*) FROM funnel_window_functions GROUP BY level', 3) AS line \gset
+\echo :line
+SELECT bench.compare('window_funnel, named steps, vs bare count(*) (' || :rows || ' rows)',
+	'SELECT level, count(*) FROM funnel_lead_gen_named GROUP BY level',
 	'count(*)', $$SELECT count(*) FROM bench.funnel_activity AS a
 				 WHERE a.kind IN ('page_view', 'content_download', 'webinar', 'demo_request')$$) AS line \gset
 \echo :line
