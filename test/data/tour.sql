@@ -139,10 +139,12 @@ FROM lead_gen.channel_report((now() - interval '180 days')::date, now()::date);
 \echo '== Who gets the credit for customers: W-shaped attribution by channel (lead_gen.attribution)'
 SELECT channel, conversions, touches FROM lead_gen.attribution('w_shaped', by => 'channel');
 
-\echo '== An ordered funnel over activity within 30 days (lead_gen.window_funnel)'
-SELECT steps AS steps_completed, count(*) AS leads
+\echo '== An ordered funnel over activity within 30 days (lead_gen.window_funnel, steps as conditions and named)'
+SELECT steps AS steps_completed, count(*) AS leads, count(*) FILTER (WHERE named = steps) AS named_agree
 FROM (SELECT lead_id,
 			 lead_gen.window_funnel('30 days', occurred_at, kind = 'page_view', kind = 'content_download',
-									kind = 'webinar', kind = 'demo_request') AS steps
+									kind = 'webinar', kind = 'demo_request') AS steps,
+			 lead_gen.window_funnel('30 days', occurred_at, kind, 'page_view', 'content_download',
+									'webinar', 'demo_request') AS named
 	  FROM lead_gen.activity GROUP BY lead_id) AS f
 GROUP BY steps ORDER BY steps;
