@@ -17,8 +17,9 @@
  * The insert trigger is one statement-level trigger with a transition table:
  * a single-row INSERT and a bulk load take the same path, each lead is
  * updated once per statement, in lead_id order, with one kept SPI plan, and
- * O(1) work per activity (plus one bounded index scan per lead, kind and day
- * for capped kinds).
+ * O(1) work per activity (plus, for capped kinds, one bounded index scan per
+ * lead, kind and day; none when a statement adds to one lead on a day its
+ * engagement has not reached yet).
  *
  *-------------------------------------------------------------------------
  */
@@ -106,6 +107,29 @@ static ScoringConfig scoring;
 /* how many activity triggers are running their plans in this backend */
 static int	scoring_busy = 0;
 
+/* a new activity of a kind with a daily cap */
+typedef struct CappedEvent
+{
+	int64		lead_id;
+	const ScoringRule *rule;
+	TimestampTz day;
+	TimestampTz at;
+	int64		activity_id;
+} CappedEvent;
+
+/*
+ * A group of new activities of one lead, kind and day, of a capped kind:
+ * which activities count before and after the insert, and the difference.
+ * The day's activities come in time order; ranks count them.
+ */
+typedef struct CappedGroup
+{
+	CappedEvent *events;		/* the new ones */
+	int			k;
+	int			rank_all;
+	int			rank_old;
+} CappedGroup;
+
 typedef struct LeadDelta
 {
 	int64		lead_id;		/* hash key */
@@ -114,6 +138,8 @@ typedef struct LeadDelta
 	StageEvent *events;			/* high-intent events, latest per stage */
 	TimestampTz first_touch;	/* earliest sales touch; 0 with !touched */
 	bool		touched;
+	CappedGroup *caps;			/* capped groups the lead trigger settles */
+	int			ncaps;
 } LeadDelta;
 
 /*
@@ -121,6 +147,8 @@ typedef struct LeadDelta
  * lead trigger sees the high-intent events among it.
  */
 static HTAB *event_stash = NULL;
+
+static Engagement *settle_caps(LeadDelta *ld, const Engagement *before, const Engagement *after);
 
 bool
 activity_trigger_active(void)
@@ -425,6 +453,30 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 			e = DatumGetEngagementP(d);
 	}
 
+	/*
+	 * Updated by an activity trigger: high-intent events among the activity
+	 * being added to this lead, and capped activity to settle.
+	 */
+	if (event_stash)
+	{
+		int64		lead_id = DatumGetInt64(heap_getattr(tuple, scoring.col_lead_id, desc, &isnull));
+		LeadDelta  *ld = hash_search(event_stash, &lead_id, HASH_FIND, NULL);
+
+		if (ld)
+		{
+			events = ld->events;
+			if (ld->ncaps > 0 && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+			{
+				Engagement *before = NULL;
+
+				d = heap_getattr(trigdata->tg_trigtuple, scoring.col_engagement, desc, &isnull);
+				if (!isnull)
+					before = DatumGetEngagementP(d);
+				e = settle_caps(ld, before, e);
+			}
+		}
+	}
+
 	score = score_at(fit, e, now);
 	if (e)
 	{
@@ -486,15 +538,6 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	values[4] = PointerGetDatum(e);
 	nulls[4] = (e == NULL);
 
-	/* a high-intent event among the activity being added to this lead */
-	if (event_stash)
-	{
-		int64		lead_id = DatumGetInt64(heap_getattr(tuple, scoring.col_lead_id, desc, &isnull));
-		LeadDelta  *ld = hash_search(event_stash, &lead_id, HASH_FIND, NULL);
-
-		if (ld)
-			events = ld->events;
-	}
 	stage_before_row(trigdata, tuple, score, events, &ncols, cols, values, nulls);
 	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls));
 }
@@ -524,14 +567,6 @@ lead_gen_lead_score(PG_FUNCTION_ARGS)
  * ------------------------------------------------------------------------
  */
 
-
-typedef struct CappedEvent
-{
-	int64		lead_id;
-	const ScoringRule *rule;
-	TimestampTz day;
-	int64		activity_id;
-} CappedEvent;
 
 static int
 cmp_capped(const void *a, const void *b)
@@ -574,6 +609,8 @@ lead_entry(HTAB *leads, int64 lead_id, TimestampTz at)
 		ld->events = NULL;
 		ld->first_touch = 0;
 		ld->touched = false;
+		ld->caps = NULL;
+		ld->ncaps = 0;
 	}
 	return ld;
 }
@@ -622,20 +659,12 @@ note_event(HTAB *leads, int64 lead_id, const ScoringRule *rule, TimestampTz at)
 }
 
 /*
- * A group of new activities of one lead, kind and day, of a capped kind:
- * which activities count before and after the insert, and the difference.
- * The day's activities come in time order; ranks count them.
+ * How one of the day's activities (id, in time order) changes the points of
+ * its group: +points if it counts only now, -points if it counted before and
+ * the new ones push it out of the cap, else 0.
  */
-typedef struct CappedGroup
-{
-	CappedEvent *events;		/* the new ones */
-	int			k;
-	int			rank_all;
-	int			rank_old;
-} CappedGroup;
-
-static void
-account_capped_row(HTAB *leads, CappedGroup *g, int64 id, TimestampTz at)
+static double
+capped_row_change(CappedGroup *g, int64 id)
 {
 	const ScoringRule *rule = g->events[0].rule;
 	bool		is_new = false;
@@ -648,13 +677,19 @@ account_capped_row(HTAB *leads, CappedGroup *g, int64 id, TimestampTz at)
 	if (!is_new)
 		counted_before = ++g->rank_old <= rule->daily_cap;
 	if (counts_after && !counted_before)
-		add_to(leads, g->events[0].lead_id, rule->points, at);
-	else if (counted_before && !counts_after)
-		add_to(leads, g->events[0].lead_id, -rule->points, at);
+		return rule->points;
+	if (counted_before && !counts_after)
+		return -rule->points;
+	return 0;
 }
 
+/*
+ * Read the day's activities of each group and account for them: into the
+ * leads' deltas, or, with sink, into that one engagement (every group is of
+ * the same lead then).
+ */
 static void
-account_capped_days(HTAB *leads, CappedGroup *groups, int ngroups)
+account_capped_days(HTAB *leads, CappedGroup *groups, int ngroups, Engagement *sink)
 {
 	Datum		args[5];
 	int			rc;
@@ -709,10 +744,17 @@ account_capped_days(HTAB *leads, CappedGroup *groups, int ngroups)
 			: (int) DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 1, &isnull)) - 1;
 		int64		id = DatumGetInt64(SPI_getbinval(tt->vals[r], tt->tupdesc, 1 + off, &isnull));
 		TimestampTz at = DatumGetTimestampTz(SPI_getbinval(tt->vals[r], tt->tupdesc, 2 + off, &isnull));
+		double		change;
 
 		if (g < 0 || g >= ngroups)
 			elog(ERROR, "capped activity query returned group %d of %d", g + 1, ngroups);
-		account_capped_row(leads, &groups[g], id, at);
+		change = capped_row_change(&groups[g], id);
+		if (change == 0)
+			continue;
+		if (sink)
+			engagement_add_points(sink, change, at);
+		else
+			add_to(leads, groups[g].events[0].lead_id, change, at);
 	}
 	SPI_freetuptable(tt);
 }
@@ -754,50 +796,67 @@ recompute_lead(int64 lead_id)
 }
 
 /*
- * Add the deltas of many leads: lock them in lead_id order, then one UPDATE.
- * A lead the UPDATE leaves out has another half-life: recompute it.
+ * Add the deltas of many leads: lock them in lead_id order, count the capped
+ * activity (read with a snapshot taken after the locks, so that it includes
+ * what concurrent writers of these leads committed), then one UPDATE.  A
+ * lead the UPDATE leaves out has another half-life: recompute it.
  */
 static void
-add_to_many(HTAB *leads, int64 *ids, int nids)
+add_to_many(HTAB *leads, int64 *ids, int nids, CappedGroup *groups, int ngroups)
 {
 	Datum	   *id_d = palloc(nids * sizeof(Datum));
 	Datum	   *delta_d = palloc(nids * sizeof(Datum));
 	bool	   *delta_null = palloc(nids * sizeof(bool));
 	Datum	   *touch_d = palloc(nids * sizeof(Datum));
 	bool	   *touch_null = palloc(nids * sizeof(bool));
-	int			dims[1] = {nids};
+	int			dims[1];
 	int			lbs[1] = {1};
 	Datum		args[4];
 	int			rc;
 	int64	   *done;
 	int			ndone;
+	int			n = 0;
 
+	for (int i = 0; i < nids; i++)
+		id_d[i] = Int64GetDatum(ids[i]);
+	args[0] = PointerGetDatum(construct_array(id_d, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	rc = SPI_execute_plan(scoring.lock_many_plan, args, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not lock leads: %s", SPI_result_code_string(rc));
+	SPI_freetuptable(SPI_tuptable);
+
+	if (ngroups > 0)
+		account_capped_days(leads, groups, ngroups, NULL);
+
+	/* the leads with something to add (not those whose activity all went over a cap) */
 	for (int i = 0; i < nids; i++)
 	{
 		LeadDelta  *ld = hash_search(leads, &ids[i], HASH_FIND, NULL);
 
-		id_d[i] = Int64GetDatum(ids[i]);
-		delta_d[i] = PointerGetDatum(&ld->delta);
-		delta_null[i] = !ld->scored;
-		touch_d[i] = TimestampTzGetDatum(ld->first_touch);
-		touch_null[i] = !ld->touched;
+		if (!ld->scored && !ld->touched && ld->events == NULL)
+			continue;
+		ids[n] = ids[i];
+		id_d[n] = Int64GetDatum(ids[i]);
+		delta_d[n] = PointerGetDatum(&ld->delta);
+		delta_null[n] = !ld->scored;
+		touch_d[n] = TimestampTzGetDatum(ld->first_touch);
+		touch_null[n] = !ld->touched;
+		n++;
 	}
-	args[0] = PointerGetDatum(construct_array(id_d, nids, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (n == 0)
+		return;
+	dims[0] = n;
+	args[0] = PointerGetDatum(construct_array(id_d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[1] = PointerGetDatum(construct_md_array(delta_d, delta_null, 1, dims, lbs, scoring.engagement_type,
 												 sizeof(Engagement), false, TYPALIGN_DOUBLE));
 	args[2] = scoring.half_life_interval;
 	args[3] = PointerGetDatum(construct_md_array(touch_d, touch_null, 1, dims, lbs, TIMESTAMPTZOID,
 												 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
-	rc = SPI_execute_plan(scoring.lock_many_plan, args, NULL, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not lock leads: %s", SPI_result_code_string(rc));
-	SPI_freetuptable(SPI_tuptable);
-
 	rc = SPI_execute_plan(scoring.add_many_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not update leads: %s", SPI_result_code_string(rc));
-	if (SPI_processed == (uint64) nids)
+	if (SPI_processed == (uint64) n)
 		return;
 
 	/* those left out */
@@ -810,7 +869,7 @@ add_to_many(HTAB *leads, int64 *ids, int nids)
 		done[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	qsort(done, ndone, sizeof(int64), cmp_int64);
-	for (int i = 0, j = 0; i < nids; i++)
+	for (int i = 0, j = 0; i < n; i++)
 	{
 		while (j < ndone && done[j] < ids[i])
 			j++;
@@ -842,6 +901,83 @@ check_trigger(FunctionCallInfo fcinfo, const char *name)
 				 errmsg("%s: must be fired AFTER ... FOR EACH STATEMENT", name)));
 }
 
+/* Are the new activities all of one lead (the capped ones among them)? */
+static bool
+single_lead(HTAB *leads, CappedEvent *capped, int ncapped)
+{
+	long		n = hash_get_num_entries(leads);
+
+	for (int i = 1; i < ncapped; i++)
+		if (capped[i].lead_id != capped[0].lead_id)
+			return false;
+	return n == 0 ||
+		(n == 1 && hash_search(leads, &capped[0].lead_id, HASH_FIND, NULL) != NULL);
+}
+
+static int
+cmp_capped_time(const void *a, const void *b)
+{
+	const CappedEvent *x = a;
+	const CappedEvent *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->activity_id < y->activity_id ? -1 : x->activity_id > y->activity_id ? 1 : 0;
+}
+
+/*
+ * The lead trigger's part of a one-lead insert of capped kinds: of the new
+ * activities, those within their day's cap are added to the lead's new
+ * engagement.  The lead is locked now, and its engagement before the insert
+ * counts every activity that counted, so its as_of is no earlier than any of
+ * them: a day after that as_of holds no counted activity, and so none of the
+ * kind (over the cap needs counted ones first); there the new activities
+ * rank among themselves, with no query.  Other days are read with a snapshot
+ * taken now, which includes what concurrent writers of the lead committed.
+ */
+static Engagement *
+settle_caps(LeadDelta *ld, const Engagement *before, const Engagement *after)
+{
+	CappedGroup *caps = ld->caps;
+	int			ncaps = ld->ncaps;
+	CappedGroup *to_read = palloc(ncaps * sizeof(CappedGroup));
+	int			nread = 0;
+	Engagement *e = palloc(sizeof(Engagement));
+
+	ld->caps = NULL;
+	ld->ncaps = 0;
+	if (after)
+		*e = *after;
+	else
+	{
+		e->value = 0;
+		e->as_of = caps[0].events[0].at;
+		e->half_life = scoring.half_life;
+	}
+	for (int i = 0; i < ncaps; i++)
+	{
+		CappedGroup *g = &caps[i];
+		int			counted = Min(g->k, g->events[0].rule->daily_cap);
+
+		if (before && before->as_of >= g->events[0].day)
+		{
+			to_read[nread++] = *g;
+			continue;
+		}
+		qsort(g->events, g->k, sizeof(CappedEvent), cmp_capped_time);
+		for (int j = 0; j < counted; j++)
+			engagement_add_points(e, g->events[j].rule->points, g->events[j].at);
+	}
+	if (nread > 0)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		account_capped_days(NULL, to_read, nread, e);
+		SPI_finish();
+	}
+	return e;
+}
+
 /*
  * The SPI part of activity_inserted: what counts of capped kinds, then each
  * lead's update, in lead_id order.
@@ -853,12 +989,13 @@ update_leads(HTAB *leads, CappedEvent *capped, int ncapped)
 	LeadDelta  *ld;
 	int64	   *ids;
 	int			nids = 0;
+	CappedGroup *groups = NULL;
+	int			ngroups = 0;
 
 	/* capped kinds: per lead, kind and day, what counts now */
 	if (ncapped > 0)
 	{
-		CappedGroup *groups = palloc(ncapped * sizeof(CappedGroup));
-		int			ngroups = 0;
+		groups = palloc(ncapped * sizeof(CappedGroup));
 
 		qsort(capped, ncapped, sizeof(CappedEvent), cmp_capped);
 		for (int i = 0; i < ncapped;)
@@ -873,7 +1010,26 @@ update_leads(HTAB *leads, CappedEvent *capped, int ncapped)
 			ngroups++;
 			i = j;
 		}
-		account_capped_days(leads, groups, ngroups);
+		if (single_lead(leads, capped, ncapped))
+		{
+			/*
+			 * One lead: its trigger settles the caps when the UPDATE below
+			 * has locked it (settle_caps).  The delta is then never NULL, so
+			 * that the UPDATE checks its half-life.
+			 */
+			LeadDelta  *ld = lead_entry(leads, capped[0].lead_id, capped[0].at);
+
+			ld->scored = true;
+			ld->caps = groups;
+			ld->ncaps = ngroups;
+			ngroups = 0;
+		}
+		else
+		{
+			/* counted by add_to_many once their leads are locked */
+			for (int i = 0; i < ncapped; i++)
+				(void) lead_entry(leads, capped[i].lead_id, capped[i].at);
+		}
 	}
 
 	/* each lead once, in lead_id order, so concurrent loads cannot deadlock */
@@ -902,11 +1058,15 @@ update_leads(HTAB *leads, CappedEvent *capped, int ncapped)
 		if (rc != SPI_OK_UPDATE)
 			elog(ERROR, "could not update lead %lld: %s", (long long) ld->lead_id,
 				 SPI_result_code_string(rc));
-		if (SPI_processed == 0)
-			recompute_lead(ld->lead_id);	/* another half-life: start over */
+		/*
+		 * Not updated: another half-life, start over.  Updated with caps
+		 * left unsettled: its trigger is disabled, count from history.
+		 */
+		if (SPI_processed == 0 || ld->ncaps > 0)
+			recompute_lead(ld->lead_id);
 	}
 	else if (nids > 1)
-		add_to_many(leads, ids, nids);
+		add_to_many(leads, ids, nids, groups, ngroups);
 }
 
 /* update_leads, marked busy (see scoring_load), the stash restored after */
@@ -1003,6 +1163,7 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 		capped[ncapped].lead_id = lead_id;
 		capped[ncapped].rule = rule;
 		capped[ncapped].day = utc_day(at);
+		capped[ncapped].at = at;
 		capped[ncapped].activity_id = DatumGetInt64(slot_getattr(slot, att_id, &isnull));
 		ncapped++;
 	}
