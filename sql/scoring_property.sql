@@ -74,7 +74,7 @@ FROM mismatch;
 -- second round comes to days the first reached.
 CREATE TEMP TABLE per_lead AS
 SELECT :first_lead + (g % 40) AS lead_id,
-	   (ARRAY['page_view', 'page_view', 'page_view', 'email_open', 'webinar'])[1 + (random() * 4)::int] AS kind,
+	   (ARRAY['page_view', 'page_view', 'page_view', 'email_open', 'webinar', 'call'])[1 + (random() * 5)::int] AS kind,
 	   CASE WHEN random() < 0.8
 			THEN date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
 				 + random() * (now() - date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')
@@ -107,6 +107,18 @@ ALTER TABLE lead ENABLE TRIGGER lead_score;
 SELECT abs(incremental - from_scratch) <= 1e-9 * greatest(1, abs(from_scratch)) AS counted_from_history
 FROM mismatch WHERE lead_id = :first_lead + 41;
 UPDATE lead SET engagement = engagement WHERE lead_id = :first_lead + 41;	-- its score
+
+-- history_state (one pass: engagement and first sales touch) agrees with
+-- history_engagement and the first sales touch read apart.
+SELECT count(*) AS leads, count(s.first_touch_at) AS touched,
+	   count(*) FILTER (WHERE abs(coalesce(engagement_value(s.engagement, now()), 0)
+							  - coalesce(engagement_value(e.engagement, now()), 0)) > 1e-9
+						   OR s.first_touch_at IS DISTINCT FROM t.first_touch_at
+						   OR (s.engagement IS NULL) <> (e.engagement IS NULL)) AS state_differs
+FROM lead AS l
+LEFT JOIN history_state(:first_lead, :first_lead + 199) AS s USING (lead_id)
+LEFT JOIN history_engagement(:first_lead, :first_lead + 199) AS e USING (lead_id)
+LEFT JOIN history_first_touch(:first_lead, :first_lead + 199) AS t USING (lead_id);
 
 -- Stored score and temperature are those of the stored state at scored_at,
 -- and recompute_all changes no engagement.

@@ -52,6 +52,18 @@ CREATE FUNCTION hostile.set_config(text, text, boolean) RETURNS text LANGUAGE pl
 AS $$ BEGIN PERFORM hostile.spy('set_config'); RETURN pg_catalog.set_config($1, $2, $3); END $$;
 CREATE FUNCTION hostile.date_trunc(text, timestamp) RETURNS timestamp LANGUAGE plpgsql
 AS $$ BEGIN PERFORM hostile.spy('date_trunc'); RETURN pg_catalog.date_trunc($1, $2); END $$;
+CREATE FUNCTION hostile.cardinality(anyarray) RETURNS integer LANGUAGE plpgsql
+AS $$ BEGIN PERFORM hostile.spy('cardinality'); RETURN pg_catalog.cardinality($1); END $$;
+CREATE FUNCTION hostile.unnest(anyarray) RETURNS SETOF anyelement LANGUAGE plpgsql
+AS $$ BEGIN PERFORM hostile.spy('unnest'); RETURN QUERY SELECT pg_catalog.unnest($1); END $$;
+CREATE FUNCTION hostile.pg_current_xact_id() RETURNS xid8 LANGUAGE plpgsql
+AS $$ BEGIN PERFORM hostile.spy('pg_current_xact_id'); RETURN pg_catalog.pg_current_xact_id(); END $$;
+CREATE FUNCTION hostile.xid_eq(xid, xid) RETURNS boolean LANGUAGE plpgsql
+AS $$ BEGIN PERFORM hostile.spy('xid = xid'); RETURN $1 OPERATOR(pg_catalog.=) $2; END $$;
+CREATE OPERATOR hostile.= (LEFTARG = xid, RIGHTARG = xid, FUNCTION = hostile.xid_eq);
+CREATE FUNCTION hostile.xid_ne(xid, xid) RETURNS boolean LANGUAGE plpgsql
+AS $$ BEGIN PERFORM hostile.spy('xid <> xid'); RETURN $1 OPERATOR(pg_catalog.<>) $2; END $$;
+CREATE OPERATOR hostile.<> (LEFTARG = xid, RIGHTARG = xid, FUNCTION = hostile.xid_ne);
 -- lead_gen's own names, with other argument types
 CREATE FUNCTION hostile.engagement_value(lead_gen.engagement, timestamp) RETURNS float8 LANGUAGE plpgsql
 AS $$ BEGIN PERFORM hostile.spy('engagement_value'); RETURN 0; END $$;
@@ -59,6 +71,8 @@ CREATE FUNCTION hostile.engagement_combine(lead_gen.engagement, lead_gen.engagem
 AS $$ BEGIN PERFORM hostile.spy('engagement_combine'); RETURN $1; END $$;
 CREATE FUNCTION hostile.history_engagement(integer, integer) RETURNS TABLE (lead_id bigint, engagement lead_gen.engagement)
 LANGUAGE plpgsql AS $$ BEGIN PERFORM hostile.spy('history_engagement'); END $$;
+CREATE FUNCTION hostile.history_state(integer, integer) RETURNS TABLE (lead_id bigint, engagement lead_gen.engagement, first_touch_at timestamptz)
+LANGUAGE plpgsql AS $$ BEGIN PERFORM hostile.spy('history_state'); END $$;
 CREATE FUNCTION hostile.lead_segment(lead_gen.lead, text, text) RETURNS text LANGUAGE plpgsql
 AS $$ BEGIN PERFORM hostile.spy('lead_segment'); RETURN 'hostile'; END $$;
 CREATE FUNCTION hostile.icp_match_facts(lead_gen.icp, text, text, text, text, text, text, boolean, text, text,

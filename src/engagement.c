@@ -16,6 +16,7 @@
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
 #include "utils/timestamp.h"
@@ -444,18 +445,76 @@ typedef struct CappedRow
 	int64		activity_id;
 	double		points;
 	int32		daily_cap;		/* -1: none */
-	int32		kind;			/* index into kinds */
+	int32		kind;			/* a capped row's kind (CappedKinds); -1: none */
 } CappedRow;
 
+/* rows a group holds in its own allocation before it needs another */
+#define CAPPED_INLINE_ROWS 12
+
+/*
+ * A group's rows, in one allocation while they fit: a recompute keeps
+ * hundreds of thousands of groups in a hash table, touched at random, and
+ * every pointer followed per row is a cache miss.
+ */
 typedef struct CappedState
 {
-	CappedRow  *rows;
-	int			nrows;
-	int			size;
-	text	  **kinds;			/* the group's distinct kinds */
-	int			nkinds;
+	int32		nrows;
+	int32		size;
+	int32		nkinds;			/* above the highest kind among the rows */
+	bool		sorted;			/* rows came in (at, activity_id) order */
 	double		half_life;
+	CappedRow  *rows;			/* inline_rows until there are more */
+	CappedRow	inline_rows[CAPPED_INLINE_ROWS];
 } CappedState;
+
+/*
+ * The kinds of capped rows seen at one call site, numbered for every group
+ * alike (in fn_extra): only capped rows need their kind, and comparing it
+ * with a shared short list beats keeping each group's own.
+ */
+typedef struct CappedKinds
+{
+	int			n;
+	int			size;
+	char	  **data;
+	int		   *len;
+	int			last;			/* the last one found: rows come in runs */
+} CappedKinds;
+
+static int
+capped_kind(FunctionCallInfo fcinfo, text *kind)
+{
+	CappedKinds *kinds = (CappedKinds *) fcinfo->flinfo->fn_extra;
+	const char *data = VARDATA_ANY(kind);
+	int			len = VARSIZE_ANY_EXHDR(kind);
+	MemoryContext oldcxt;
+
+	if (kinds == NULL)
+	{
+		kinds = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CappedKinds));
+		fcinfo->flinfo->fn_extra = kinds;
+	}
+	if (kinds->n > 0 && kinds->len[kinds->last] == len &&
+		memcmp(kinds->data[kinds->last], data, len) == 0)
+		return kinds->last;
+	for (int k = 0; k < kinds->n; k++)
+		if (kinds->len[k] == len && memcmp(kinds->data[k], data, len) == 0)
+			return kinds->last = k;
+	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	if (kinds->n == kinds->size)
+	{
+		kinds->size = kinds->size ? kinds->size * 2 : 16;
+		kinds->data = kinds->data ? repalloc(kinds->data, kinds->size * sizeof(char *))
+			: palloc(kinds->size * sizeof(char *));
+		kinds->len = kinds->len ? repalloc(kinds->len, kinds->size * sizeof(int))
+			: palloc(kinds->size * sizeof(int));
+	}
+	kinds->data[kinds->n] = palloc(Max(len, 1));
+	memcpy(kinds->data[kinds->n], data, len);
+	kinds->len[kinds->n] = len;
+	MemoryContextSwitchTo(oldcxt);
+	return kinds->last = kinds->n++;
+}
 
 static int
 cmp_capped_row(const void *a, const void *b)
@@ -479,11 +538,8 @@ Datum
 lead_gen_capped_engagement_accum(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt;
-	MemoryContext oldcxt;
 	CappedState *st;
 	CappedRow  *row;
-	text	   *kind;
-	int			k;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "capped_engagement_accum called in non-aggregate context");
@@ -492,40 +548,49 @@ lead_gen_capped_engagement_accum(PG_FUNCTION_ARGS)
 		PG_ARGISNULL(6))
 		PG_RETURN_POINTER(st);
 
-	oldcxt = MemoryContextSwitchTo(aggcxt);
 	if (st == NULL)
 	{
-		st = palloc0(sizeof(CappedState));
-		st->size = 16;
-		st->rows = palloc(st->size * sizeof(CappedRow));
-		st->kinds = palloc(32 * sizeof(text *));
+		st = MemoryContextAlloc(aggcxt, sizeof(CappedState));
+		st->nrows = 0;
+		st->size = CAPPED_INLINE_ROWS;
+		st->nkinds = 0;
+		st->sorted = true;
 		st->half_life = half_life_seconds(PG_GETARG_INTERVAL_P(6));
+		st->rows = st->inline_rows;
 	}
 	if (st->nrows == st->size)
 	{
-		st->size *= 2;
-		st->rows = repalloc_huge(st->rows, st->size * sizeof(CappedRow));
+		int32		size = st->size * 2;
+
+		if ((Size) size * sizeof(CappedRow) > MaxAllocHugeSize || size < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("capped_engagement: too many activities in one group")));
+		if (st->rows == st->inline_rows)
+		{
+			st->rows = MemoryContextAllocHuge(aggcxt, (Size) size * sizeof(CappedRow));
+			memcpy(st->rows, st->inline_rows, sizeof(st->inline_rows));
+		}
+		else
+			st->rows = repalloc_huge(st->rows, (Size) size * sizeof(CappedRow));
+		st->size = size;
 	}
-	kind = PG_GETARG_TEXT_PP(4);
-	for (k = 0; k < st->nkinds; k++)
-		if (VARSIZE_ANY_EXHDR(st->kinds[k]) == VARSIZE_ANY_EXHDR(kind) &&
-			memcmp(VARDATA_ANY(st->kinds[k]), VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)) == 0)
-			break;
-	if (k == st->nkinds)
-	{
-		if (st->nkinds % 32 == 0 && st->nkinds > 0)
-			st->kinds = repalloc(st->kinds, (st->nkinds + 32) * sizeof(text *));
-		st->kinds[st->nkinds++] = (text *) PG_DETOAST_DATUM_COPY(PG_GETARG_DATUM(4));
-	}
-	row = &st->rows[st->nrows++];
+	row = &st->rows[st->nrows];
 	row->points = PG_GETARG_FLOAT8(1);
 	row->at = PG_GETARG_TIMESTAMPTZ(2);
 	row->activity_id = PG_GETARG_INT64(3);
-	row->kind = k;
 	row->daily_cap = PG_ARGISNULL(5) ? -1 : PG_GETARG_INT32(5);
+	row->kind = -1;
 	check_finite_value(row->points);
 	check_timestamp(row->at, "time of the points");
-	MemoryContextSwitchTo(oldcxt);
+	if (row->daily_cap >= 0)
+	{
+		row->kind = capped_kind(fcinfo, PG_GETARG_TEXT_PP(4));
+		st->nkinds = Max(st->nkinds, row->kind + 1);
+	}
+	if (st->sorted && st->nrows > 0)
+		st->sorted = cmp_capped_row(&st->rows[st->nrows - 1], row) <= 0;
+	st->nrows++;
 	PG_RETURN_POINTER(st);
 }
 
@@ -540,7 +605,11 @@ lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (CappedState *) PG_GETARG_POINTER(0);
-	qsort(st->rows, st->nrows, sizeof(CappedRow), cmp_capped_row);
+	if (!st->sorted)
+	{
+		qsort(st->rows, st->nrows, sizeof(CappedRow), cmp_capped_row);
+		st->sorted = true;
+	}
 	counts = palloc0(Max(st->nkinds, 1) * sizeof(int));
 	for (int i = 0; i < st->nrows; i++)
 	{

@@ -10,7 +10,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 # every released version; the default version is read from the control file
-my @released = ('1.0', '1.1');
+my @released = ('1.0', '1.1', '1.2');
 my ($current) = slurp_file('lead_gen.control') =~ /default_version\s*=\s*'([^']+)'/;
 ok($current, "the default version is $current");
 
@@ -106,7 +106,7 @@ for my $old (@released)
 			WHERE abs(coalesce(lead_gen.engagement_value(l.engagement, '2030-01-01'), 0)
 					  - coalesce(lead_gen.engagement_value(lead_gen.engagement_from_history(l.lead_id), '2030-01-01'), 0)) > 1e-9}),
 		'0', "$old -> $current: scoring still exact");
-	# 1.2: recompute_all() in batches of its own range
+	# 1.2, 1.3: recompute_all() in batches of its own range, from a window read once
 	$node->safe_psql($db, q{
 		UPDATE lead_gen.scoring_rule SET points = 3 WHERE kind = 'page_view';
 		CALL lead_gen.recompute_all(37);
