@@ -29,3 +29,25 @@ BEGIN
 				  ours_name, round(a::numeric, 3), baseline_name, round(b::numeric, 3),
 				  round((b / greatest(a, 1e-9))::numeric, 2));
 END $$;
+
+-- Wait (at most two minutes) until no other session holds a snapshot older
+-- than the rows of a table just loaded, so that VACUUM can mark its pages
+-- all-visible; true if none is left.
+CREATE OR REPLACE FUNCTION bench.wait_for_older_snapshots(t regclass) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+	loaded xid;
+	deadline timestamptz := clock_timestamp() + interval '2 minutes';
+BEGIN
+	EXECUTE format('SELECT xmin FROM %s LIMIT 1', t) INTO loaded;
+	LOOP
+		IF NOT EXISTS (SELECT FROM pg_stat_activity
+					   WHERE pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
+						 AND age(backend_xmin) >= age(loaded)) THEN
+			RETURN true;
+		END IF;
+		EXIT WHEN clock_timestamp() > deadline;
+		PERFORM pg_sleep(0.5);
+	END LOOP;
+	RETURN false;
+END $$;
