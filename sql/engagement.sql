@@ -123,3 +123,17 @@ SELECT round(engagement_value(capped_engagement(points, at, id, kind, cap, '1 da
 	   round(engagement_value(engagement_sum(points, at, '1 day') FILTER (WHERE id IN (1, 3, 2, 4)), '2026-03-03')::numeric, 9) AS by_hand
 FROM ev;
 SELECT capped_engagement(points, at, id, kind, 0, '1 day') IS NULL AS cap_zero_counts_nothing FROM ev;
+-- Kinds are numbered once per query for all groups: groups sharing kinds,
+-- kinds in any order, more groups than kinds, and many distinct kinds.
+SELECT g % 4 AS grp,
+	   round(engagement_value(capped_engagement(1, '2026-03-01 00:00+00'::timestamptz + (i % 5) * interval '1 hour', i,
+												'k' || ((i * 7 + g) % 3), 2, '1 day'), '2026-03-02')::numeric, 9) AS capped,
+	   round(engagement_value(engagement_sum(1, '2026-03-01 00:00+00'::timestamptz + (i % 5) * interval '1 hour', '1 day')
+								FILTER (WHERE n <= 2), '2026-03-02')::numeric, 9) AS by_hand
+FROM (SELECT g, i, row_number() OVER (PARTITION BY g % 4, (i * 7 + g) % 3 ORDER BY i % 5, i) AS n
+	  FROM generate_series(0, 7) AS g, generate_series(1, 10) AS i) AS x
+GROUP BY g % 4 ORDER BY 1;
+-- 10,000 kinds, each twice in its group with a cap of one: 10,000 points
+SELECT count(*) AS groups, sum(engagement_value(e, '2026-03-01 00:00+00')) AS points
+FROM (SELECT capped_engagement(1, '2026-03-01 00:00+00', i, md5((i / 2)::text), 1, '1 day') AS e
+	  FROM generate_series(0, 19999) AS i GROUP BY (i / 2) % 100) AS x;

@@ -14,11 +14,13 @@
 
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
-#include "utils/memutils.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "engagement.h"
@@ -469,51 +471,77 @@ typedef struct CappedState
 
 /*
  * The kinds of capped rows seen at one call site, numbered for every group
- * alike (in fn_extra): only capped rows need their kind, and comparing it
- * with a shared short list beats keeping each group's own.
+ * alike (in fn_extra): only capped rows need their kind, and one shared
+ * table beats a list per group.  Rows of a kind come in runs, so the last
+ * kind found is tried first.
  */
+typedef struct CappedKind
+{
+	char	   *name;			/* hash key: points to a NUL-terminated copy */
+	int			id;
+} CappedKind;
+
 typedef struct CappedKinds
 {
+	HTAB	   *ids;
 	int			n;
-	int			size;
-	char	  **data;
-	int		   *len;
-	int			last;			/* the last one found: rows come in runs */
+	char	   *last;
+	int			last_len;
+	int			last_id;
 } CappedKinds;
+
+static uint32
+capped_kind_hash(const void *key, Size keysize)
+{
+	const char *name = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) name, strlen(name));
+}
+
+static int
+capped_kind_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
 
 static int
 capped_kind(FunctionCallInfo fcinfo, text *kind)
 {
 	CappedKinds *kinds = (CappedKinds *) fcinfo->flinfo->fn_extra;
-	const char *data = VARDATA_ANY(kind);
 	int			len = VARSIZE_ANY_EXHDR(kind);
-	MemoryContext oldcxt;
+	char	   *name;
+	CappedKind *entry;
+	bool		found;
 
 	if (kinds == NULL)
 	{
+		HASHCTL		ctl;
+
 		kinds = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CappedKinds));
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(CappedKind);
+		ctl.hash = capped_kind_hash;
+		ctl.match = capped_kind_match;
+		ctl.hcxt = fcinfo->flinfo->fn_mcxt;
+		kinds->ids = hash_create("lead_gen capped kinds", 32, &ctl,
+								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 		fcinfo->flinfo->fn_extra = kinds;
 	}
-	if (kinds->n > 0 && kinds->len[kinds->last] == len &&
-		memcmp(kinds->data[kinds->last], data, len) == 0)
-		return kinds->last;
-	for (int k = 0; k < kinds->n; k++)
-		if (kinds->len[k] == len && memcmp(kinds->data[k], data, len) == 0)
-			return kinds->last = k;
-	oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	if (kinds->n == kinds->size)
+	if (kinds->last && kinds->last_len == len &&
+		memcmp(kinds->last, VARDATA_ANY(kind), len) == 0)
+		return kinds->last_id;
+	name = text_to_cstring(kind);
+	entry = hash_search(kinds->ids, &name, HASH_ENTER, &found);
+	if (!found)
 	{
-		kinds->size = kinds->size ? kinds->size * 2 : 16;
-		kinds->data = kinds->data ? repalloc(kinds->data, kinds->size * sizeof(char *))
-			: palloc(kinds->size * sizeof(char *));
-		kinds->len = kinds->len ? repalloc(kinds->len, kinds->size * sizeof(int))
-			: palloc(kinds->size * sizeof(int));
+		entry->name = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, name);
+		entry->id = kinds->n++;
 	}
-	kinds->data[kinds->n] = palloc(Max(len, 1));
-	memcpy(kinds->data[kinds->n], data, len);
-	kinds->len[kinds->n] = len;
-	MemoryContextSwitchTo(oldcxt);
-	return kinds->last = kinds->n++;
+	pfree(name);
+	kinds->last = entry->name;
+	kinds->last_len = len;
+	kinds->last_id = entry->id;
+	return entry->id;
 }
 
 static int
