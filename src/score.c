@@ -18,8 +18,8 @@
  * a single-row INSERT and a bulk load take the same path, each lead is
  * updated once per statement, in lead_id order, with one kept SPI plan, and
  * O(1) work per activity (plus, for capped kinds, one bounded index scan per
- * lead, kind and day; none when a statement adds to one lead on a day its
- * engagement has not reached yet).
+ * lead, kind and day, except on a day the lead's engagement has not reached
+ * yet: there is nothing to read).
  *
  *-------------------------------------------------------------------------
  */
@@ -140,6 +140,8 @@ typedef struct LeadDelta
 	bool		touched;
 	CappedGroup *caps;			/* capped groups the lead trigger settles */
 	int			ncaps;
+	bool		engaged;		/* locked with an engagement ... */
+	TimestampTz reached;		/* ... whose as_of is this */
 } LeadDelta;
 
 /*
@@ -353,7 +355,7 @@ scoring_load(void)
 			"   ORDER BY x.occurred_at, x.activity_id LIMIT g.lim) AS a"
 			" ORDER BY g.i, a.occurred_at, a.activity_id", 5, days_types);
 		scoring.lock_many_plan = keep_plan(
-			"SELECT l.lead_id FROM lead_gen.lead AS l"
+			"SELECT l.lead_id, l.engagement FROM lead_gen.lead AS l"
 			" WHERE l.lead_id OPERATOR(pg_catalog.=) ANY ($1)"
 			" ORDER BY l.lead_id FOR NO KEY UPDATE OF l", 1, lock_types);
 		scoring.add_many_plan = keep_plan(
@@ -611,6 +613,8 @@ lead_entry(HTAB *leads, int64 lead_id, TimestampTz at)
 		ld->touched = false;
 		ld->caps = NULL;
 		ld->ncaps = 0;
+		ld->engaged = false;
+		ld->reached = 0;
 	}
 	return ld;
 }
@@ -681,6 +685,46 @@ capped_row_change(CappedGroup *g, int64 id)
 	if (counted_before && !counts_after)
 		return -rule->points;
 	return 0;
+}
+
+static int
+cmp_capped_time(const void *a, const void *b)
+{
+	const CappedEvent *x = a;
+	const CappedEvent *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->activity_id < y->activity_id ? -1 : x->activity_id > y->activity_id ? 1 : 0;
+}
+
+/*
+ * Must a group's day be read?  A lead's engagement counts every activity
+ * that counted, so its as_of is no earlier than any of them: a day after
+ * that as_of holds no counted activity, and so none of the kind at all (over
+ * the cap needs counted ones first).  The lead must be locked (the caller's
+ * engagement is the locked row's), or a concurrent writer could add some.
+ */
+static bool
+day_needs_read(const CappedGroup *g, bool engaged, TimestampTz reached)
+{
+	return engaged && reached >= g->events[0].day;
+}
+
+/* A group on a day with nothing before it: the new activities rank alone. */
+static void
+count_new_only(CappedGroup *g, HTAB *leads, Engagement *sink)
+{
+	int			counted = Min(g->k, g->events[0].rule->daily_cap);
+
+	qsort(g->events, g->k, sizeof(CappedEvent), cmp_capped_time);
+	for (int j = 0; j < counted; j++)
+	{
+		if (sink)
+			engagement_add_points(sink, g->events[j].rule->points, g->events[j].at);
+		else
+			add_to(leads, g->events[j].lead_id, g->events[j].rule->points, g->events[j].at);
+	}
 }
 
 /*
@@ -797,9 +841,10 @@ recompute_lead(int64 lead_id)
 
 /*
  * Add the deltas of many leads: lock them in lead_id order, count the capped
- * activity (read with a snapshot taken after the locks, so that it includes
- * what concurrent writers of these leads committed), then one UPDATE.  A
- * lead the UPDATE leaves out has another half-life: recompute it.
+ * activity (days the leads have reached are read with a snapshot taken after
+ * the locks, so that it includes what concurrent writers of these leads
+ * committed), then one UPDATE.  A lead the UPDATE leaves out has another
+ * half-life: recompute it.
  */
 static void
 add_to_many(HTAB *leads, int64 *ids, int nids, CappedGroup *groups, int ngroups)
@@ -823,10 +868,39 @@ add_to_many(HTAB *leads, int64 *ids, int nids, CappedGroup *groups, int ngroups)
 	rc = SPI_execute_plan(scoring.lock_many_plan, args, NULL, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not lock leads: %s", SPI_result_code_string(rc));
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum		e = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull);
+		LeadDelta  *ld = hash_search(leads, &id, HASH_FIND, NULL);
+
+		if (ld && !isnull)
+		{
+			ld->engaged = true;
+			ld->reached = DatumGetEngagementP(e)->as_of;
+		}
+	}
 	SPI_freetuptable(SPI_tuptable);
 
+	/* capped activity: read only the days the locked leads have reached */
 	if (ngroups > 0)
-		account_capped_days(leads, groups, ngroups, NULL);
+	{
+		CappedGroup *to_read = palloc(ngroups * sizeof(CappedGroup));
+		int			nread = 0;
+
+		for (int i = 0; i < ngroups; i++)
+		{
+			LeadDelta  *ld = hash_search(leads, &groups[i].events[0].lead_id, HASH_FIND, NULL);
+
+			if (day_needs_read(&groups[i], ld->engaged, ld->reached))
+				to_read[nread++] = groups[i];
+			else
+				count_new_only(&groups[i], leads, NULL);
+		}
+		if (nread > 0)
+			account_capped_days(leads, to_read, nread, NULL);
+	}
 
 	/* the leads with something to add (not those whose activity all went over a cap) */
 	for (int i = 0; i < nids; i++)
@@ -914,26 +988,13 @@ single_lead(HTAB *leads, CappedEvent *capped, int ncapped)
 		(n == 1 && hash_search(leads, &capped[0].lead_id, HASH_FIND, NULL) != NULL);
 }
 
-static int
-cmp_capped_time(const void *a, const void *b)
-{
-	const CappedEvent *x = a;
-	const CappedEvent *y = b;
-
-	if (x->at != y->at)
-		return x->at < y->at ? -1 : 1;
-	return x->activity_id < y->activity_id ? -1 : x->activity_id > y->activity_id ? 1 : 0;
-}
-
 /*
  * The lead trigger's part of a one-lead insert of capped kinds: of the new
  * activities, those within their day's cap are added to the lead's new
- * engagement.  The lead is locked now, and its engagement before the insert
- * counts every activity that counted, so its as_of is no earlier than any of
- * them: a day after that as_of holds no counted activity, and so none of the
- * kind (over the cap needs counted ones first); there the new activities
- * rank among themselves, with no query.  Other days are read with a snapshot
- * taken now, which includes what concurrent writers of the lead committed.
+ * engagement.  The lead is locked now; a day its engagement before the
+ * insert has not reached needs no query (day_needs_read), others are read
+ * with a snapshot taken now, which includes what concurrent writers of the
+ * lead committed.
  */
 static Engagement *
 settle_caps(LeadDelta *ld, const Engagement *before, const Engagement *after)
@@ -956,17 +1017,10 @@ settle_caps(LeadDelta *ld, const Engagement *before, const Engagement *after)
 	}
 	for (int i = 0; i < ncaps; i++)
 	{
-		CappedGroup *g = &caps[i];
-		int			counted = Min(g->k, g->events[0].rule->daily_cap);
-
-		if (before && before->as_of >= g->events[0].day)
-		{
-			to_read[nread++] = *g;
-			continue;
-		}
-		qsort(g->events, g->k, sizeof(CappedEvent), cmp_capped_time);
-		for (int j = 0; j < counted; j++)
-			engagement_add_points(e, g->events[j].rule->points, g->events[j].at);
+		if (day_needs_read(&caps[i], before != NULL, before ? before->as_of : 0))
+			to_read[nread++] = caps[i];
+		else
+			count_new_only(&caps[i], NULL, e);
 	}
 	if (nread > 0)
 	{
