@@ -462,7 +462,7 @@ typedef struct CappedState
 {
 	int32		nrows;
 	int32		size;
-	int32		nkinds;			/* above the highest kind among the rows */
+	int32		nkinds;			/* above the highest kind id among the rows */
 	bool		sorted;			/* rows came in (at, activity_id) order */
 	double		half_life;
 	CappedRow  *rows;			/* inline_rows until there are more */
@@ -622,12 +622,47 @@ lead_gen_capped_engagement_accum(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * The final function's counts of a day's capped rows per kind, kept for the
+ * call site (in fn_extra) and cleared entry by entry after each day, so that
+ * a group costs its own rows, not the number of kinds the query has seen.
+ */
+typedef struct CappedCounts
+{
+	int			size;
+	int		   *counts;			/* all zero between uses */
+} CappedCounts;
+
+static int *
+capped_counts(FunctionCallInfo fcinfo, int nkinds)
+{
+	CappedCounts *c = (CappedCounts *) fcinfo->flinfo->fn_extra;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CappedCounts));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (nkinds > c->size)
+	{
+		int			size = Max(nkinds, Max(c->size * 2, 16));
+
+		if (c->counts)
+			pfree(c->counts);
+		c->counts = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, size * sizeof(int));
+		c->size = size;
+	}
+	return c->counts;
+}
+
 Datum
 lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 {
 	CappedState *st;
 	Engagement *e = NULL;
 	int		   *counts;
+	int		   *touched;
+	int			ntouched = 0;
 	TimestampTz day = 0;
 
 	if (PG_ARGISNULL(0))
@@ -638,7 +673,8 @@ lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 		qsort(st->rows, st->nrows, sizeof(CappedRow), cmp_capped_row);
 		st->sorted = true;
 	}
-	counts = palloc0(Max(st->nkinds, 1) * sizeof(int));
+	counts = capped_counts(fcinfo, st->nkinds);
+	touched = palloc(Max(st->nrows, 1) * sizeof(int));
 	for (int i = 0; i < st->nrows; i++)
 	{
 		CappedRow  *r = &st->rows[i];
@@ -646,10 +682,16 @@ lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 		if (i == 0 || utc_day(r->at) != day)
 		{
 			day = utc_day(r->at);
-			memset(counts, 0, Max(st->nkinds, 1) * sizeof(int));
+			while (ntouched > 0)
+				counts[touched[--ntouched]] = 0;
 		}
-		if (r->daily_cap >= 0 && counts[r->kind]++ >= r->daily_cap)
-			continue;
+		if (r->daily_cap >= 0)
+		{
+			if (counts[r->kind] == 0)
+				touched[ntouched++] = r->kind;
+			if (counts[r->kind]++ >= r->daily_cap)
+				continue;
+		}
 		if (e == NULL)
 		{
 			e = palloc(sizeof(Engagement));
@@ -660,6 +702,8 @@ lead_gen_capped_engagement_final(PG_FUNCTION_ARGS)
 		else
 			engagement_add_points(e, r->points, r->at);
 	}
+	while (ntouched > 0)
+		counts[touched[--ntouched]] = 0;
 	if (e == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_POINTER(e);
