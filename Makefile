@@ -1,10 +1,17 @@
 # lead_gen: leads, scoring, stages and funnels inside PostgreSQL (PGXS build)
 
 EXTENSION = lead_gen
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" lead_gen.control)
 MODULE_big = lead_gen
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-DATA = $(wildcard sql/lead_gen--*.sql)
+# The current definition of every SQL object, one file per concept, in the
+# order the install script runs them.  The install script of the current
+# version is built from them; released scripts (sql/versions/) are frozen.
+INSTALL_SQL = $(addprefix sql/install/,types.sql lead.sql icp.sql scoring.sql stages.sql \
+	funnels.sql reports.sql erasure.sql privileges.sql dump.sql)
+DATA_built = lead_gen--$(EXTVERSION).sql
+DATA = $(wildcard sql/versions/lead_gen--*.sql)
 
 # pg_regress: scripts in sql/, expected output in expected/ (one per feature)
 REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget search_path privileges fuzz_types
@@ -25,3 +32,8 @@ EXTRA_CLEAN = results regression.diffs regression.out output_iso tmp_check tmp_c
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(DATA_built): $(INSTALL_SQL) lead_gen.control
+	{ printf '/*\n * lead_gen %s, built by make from sql/install/: edit those files, not this one.\n */\n\n' '$(EXTVERSION)'; \
+	  printf '%s\n' '\echo Use "CREATE EXTENSION lead_gen" to load this file. \quit'; \
+	  for f in $(INSTALL_SQL); do echo; cat "$$f"; done; } >$@

@@ -8,26 +8,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use LeadGenTest;
 
 # every released version; the default version is read from the control file
-my @released = ('1.0', '1.1', '1.2');
+my @released = ('1.0', '1.1', '1.2', '1.3');
 my ($current) = slurp_file('lead_gen.control') =~ /default_version\s*=\s*'([^']+)'/;
 ok($current, "the default version is $current");
 
 my $node = PostgreSQL::Test::Cluster->new('upgrade');
 $node->init;
 $node->start;
-
-# The extension's objects, described so that two databases can be compared.
-sub objects
-{
-	my ($db) = @_;
-	return $node->safe_psql($db, q{
-		SELECT string_agg(pg_describe_object(classid, objid, objsubid), E'\n' ORDER BY 1)
-		FROM pg_depend
-		WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-		  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'lead_gen')});
-}
 
 # Every row of every lead_gen table but the values derived from the clock.
 sub fingerprint
@@ -47,24 +39,34 @@ sub fingerprint
 			FROM lead_gen.stage_transition AS s) AS x});
 }
 
-# The definitions of the extension's functions and procedures: an update
-# script that forgets to replace a body leaves the old one behind.
-sub definitions
-{
-	my ($db) = @_;
-	return $node->safe_psql($db, q{
-		SELECT string_agg(p.oid::regprocedure::text || ' ' || md5(pg_get_functiondef(p.oid)), E'\n' ORDER BY 1)
-		FROM pg_proc AS p JOIN pg_depend AS d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-		WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND p.prokind <> 'a'
-		  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'lead_gen')});
-}
-
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
 $node->safe_psql('fresh', 'CREATE EXTENSION lead_gen');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'lead_gen'}),
 	$current, "a fresh install is $current");
-my $fresh_objects = objects('fresh');
-my $fresh_definitions = definitions('fresh');
+my $fresh_catalog = catalog_of($node, 'fresh');
+cmp_ok(scalar(split /\n(?! )/, $fresh_catalog), '>', 500, 'the catalog of a fresh install has its facts');
+
+# The comparison sees a wrong upgrade script: each of these is what an
+# upgrade script that forgot or botched one statement would leave behind.
+my %botched = (
+	'a function body not replaced' => q{CREATE OR REPLACE FUNCTION lead_gen.score_at(lead_id bigint, at timestamptz)
+		RETURNS float8 LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp
+		AS $$ SELECT 0::float8 $$;},
+	'a comment not updated' => q{COMMENT ON TABLE lead_gen.lead IS 'stale';},
+	'a trigger not created' => q{DROP TRIGGER lead_changed ON lead_gen.lead;},
+	'a column default not changed' => q{ALTER TABLE lead_gen.scoring_settings ALTER COLUMN hot_at SET DEFAULT 61;},
+	'a privilege not revoked' => q{GRANT SELECT ON lead_gen.scoring_state TO PUBLIC;},
+	'a table not registered for pg_dump' => q{UPDATE pg_extension SET extconfig = extconfig || 'lead_gen.scoring_state'::regclass::oid,
+		extcondition = extcondition || ''::text WHERE extname = 'lead_gen';},
+	'a constraint not replaced' => q{ALTER TABLE lead_gen.campaign DROP CONSTRAINT campaign_dates_check;},
+);
+for my $what (sort keys %botched)
+{
+	my $catalog = catalog_of($node, 'fresh', "BEGIN; $botched{$what}\n");
+	$node->safe_psql('fresh', 'SELECT 1');	# the BEGIN above ended with its session
+	isnt(catalog_diff($fresh_catalog, $catalog), '', "the catalog comparison sees $what");
+}
+is(catalog_diff($fresh_catalog, catalog_of($node, 'fresh')), '', 'and nothing in a fresh install compared with itself');
 
 for my $old (@released)
 {
@@ -91,8 +93,8 @@ for my $old (@released)
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'lead_gen'}),
 		$current, "$old updated to $current");
 	is(fingerprint($db), $before, "$old -> $current: every row is as it was");
-	is(objects($db), $fresh_objects, "$old -> $current: the same objects as a fresh install");
-	is(definitions($db), $fresh_definitions, "$old -> $current: the same function bodies as a fresh install");
+	my $diff = catalog_diff($fresh_catalog, catalog_of($node, $db));
+	is($diff, '', "$old -> $current: the same catalog as a fresh install (- fresh, + upgraded)");
 
 	# behaviour after the update: scoring, stages, reports
 	$node->safe_psql($db, q{

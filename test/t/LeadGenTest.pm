@@ -6,7 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use Test::More;
 use Exporter 'import';
-our @EXPORT = qw(cron_node check_leads_exact);
+our @EXPORT = qw(cron_node check_leads_exact catalog_of catalog_diff);
 
 # A started node with pg_cron preloaded and running jobs in database postgres
 # with background workers (no password needed), as in the README.
@@ -56,6 +56,104 @@ sub check_leads_exact
 			WHERE x.next_from IS NOT NULL AND x.next_from <> x.to_stage}),
 		'0', "$what: the history has no gaps");
 	return;
+}
+
+# Everything about lead_gen's objects that an install or upgrade script
+# decides, one line per fact, sorted: members, columns (in order, with type,
+# default, nullability, identity), constraints, indexes, triggers, function
+# and aggregate definitions, views, enum labels, operators, comments,
+# privileges, row security, what pg_dump dumps.  Two databases with the same
+# lines have the same lead_gen.
+my $catalog_sql = q{
+WITH ext AS (SELECT oid, extconfig, extcondition FROM pg_extension WHERE extname = 'lead_gen'),
+member AS (
+	SELECT d.classid, d.objid FROM pg_depend AS d, ext
+	WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'),
+rel AS (SELECT c.* FROM pg_class AS c WHERE c.relnamespace = 'lead_gen'::regnamespace),
+facts AS (
+	SELECT 'member ' || pg_describe_object(m.classid, m.objid, 0) AS f FROM member AS m
+	UNION ALL
+	SELECT format('column %s.%s #%s %s notnull=%s default=%s identity=%s generated=%s collation=%s',
+				  r.relname, a.attname,
+				  row_number() OVER (PARTITION BY r.oid ORDER BY a.attnum),
+				  format_type(a.atttypid, a.atttypmod), a.attnotnull,
+				  pg_get_expr(ad.adbin, ad.adrelid), a.attidentity, a.attgenerated, a.attcollation::regcollation)
+	FROM rel AS r JOIN pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+	LEFT JOIN pg_attrdef AS ad ON ad.adrelid = r.oid AND ad.adnum = a.attnum
+	UNION ALL
+	SELECT format('relation %s kind=%s persistence=%s options=%s acl=%s rls=%s,%s', r.relname, r.relkind,
+				  r.relpersistence, r.reloptions, r.relacl, r.relrowsecurity, r.relforcerowsecurity)
+	FROM rel AS r
+	UNION ALL
+	SELECT format('constraint %s %s %s deferrable=%s,%s', coalesce(c.conrelid::regclass::text, c.contypid::regtype::text),
+				  c.conname, pg_get_constraintdef(c.oid), c.condeferrable, c.condeferred)
+	FROM pg_constraint AS c WHERE c.connamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index AS i JOIN rel AS r ON r.oid = i.indrelid
+	UNION ALL
+	SELECT format('trigger %s enabled=%s', pg_get_triggerdef(t.oid), t.tgenabled)
+	FROM pg_trigger AS t JOIN rel AS r ON r.oid = t.tgrelid WHERE NOT t.tgisinternal
+	UNION ALL
+	SELECT format('function %s %s acl=%s', p.oid::regprocedure,
+				  CASE WHEN p.prokind = 'a' THEN NULL ELSE pg_get_functiondef(p.oid) END, p.proacl)
+	FROM pg_proc AS p WHERE p.pronamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT format('aggregate %s trans=%s final=%s combine=%s serial=%s deserial=%s stype=%s init=%s finalmodify=%s parallel=%s',
+				  a.aggfnoid::regprocedure, a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+				  a.aggdeserialfn, a.aggtranstype::regtype, a.agginitval, a.aggfinalmodify, p.proparallel)
+	FROM pg_aggregate AS a JOIN pg_proc AS p ON p.oid = a.aggfnoid
+	WHERE p.pronamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT format('view %s %s', r.relname, pg_get_viewdef(r.oid)) FROM rel AS r WHERE r.relkind IN ('v', 'm')
+	UNION ALL
+	SELECT format('type %s type=%s input=%s output=%s receive=%s send=%s len=%s align=%s storage=%s basetype=%s notnull=%s default=%s acl=%s',
+				  t.typname, t.typtype, t.typinput, t.typoutput, t.typreceive, t.typsend, t.typlen, t.typalign,
+				  t.typstorage, t.typbasetype::regtype, t.typnotnull, t.typdefault, t.typacl)
+	FROM pg_type AS t WHERE t.typnamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT format('enum %s %s %s', e.enumtypid::regtype,
+				  row_number() OVER (PARTITION BY e.enumtypid ORDER BY e.enumsortorder), e.enumlabel)
+	FROM pg_enum AS e JOIN pg_type AS t ON t.oid = e.enumtypid WHERE t.typnamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT format('operator %s code=%s commutator=%s negator=%s restrict=%s join=%s hashes=%s merges=%s',
+				  o.oid::regoperator, o.oprcode, o.oprcom::regoperator, o.oprnegate::regoperator,
+				  o.oprrest, o.oprjoin, o.oprcanhash, o.oprcanmerge)
+	FROM pg_operator AS o WHERE o.oprnamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT format('opclass %s method=%s type=%s default=%s', c.opcname, c.opcmethod, c.opcintype::regtype, c.opcdefault)
+	FROM pg_opclass AS c WHERE c.opcnamespace = 'lead_gen'::regnamespace
+	UNION ALL
+	SELECT format('policy %s.%s %s %s using=%s check=%s', r.relname, p.polname, p.polcmd, p.polroles,
+				  pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+	FROM pg_policy AS p JOIN rel AS r ON r.oid = p.polrelid
+	UNION ALL
+	SELECT format('comment %s: %s', pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description)
+	FROM pg_description AS d
+	WHERE (d.classoid, d.objoid) IN (SELECT classid, objid FROM member)
+	   OR (d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM rel))
+	UNION ALL
+	SELECT format('dumped %s where=%s', c.cfg::regclass, c.cond)
+	FROM ext, unnest(ext.extconfig, ext.extcondition) AS c(cfg, cond)
+	UNION ALL
+	SELECT format('schema acl=%s', n.nspacl) FROM pg_namespace AS n WHERE n.nspname = 'lead_gen')
+SELECT string_agg(replace(f, E'\n', E'\n    '), E'\n' ORDER BY f) FROM facts
+};
+
+sub catalog_of
+{
+	my ($node, $db, $before) = @_;
+	return $node->safe_psql($db, ($before // '') . $catalog_sql);
+}
+
+# The lines in which two catalogs differ ('' when they are the same).
+sub catalog_diff
+{
+	my ($a, $b) = @_;
+	my %in_a = map { $_ => 1 } split /\n(?! )/, $a;
+	my %in_b = map { $_ => 1 } split /\n(?! )/, $b;
+	my @diff = ((map { "- $_" } grep { !$in_b{$_} } sort keys %in_a),
+				(map { "+ $_" } grep { !$in_a{$_} } sort keys %in_b));
+	return join("\n", @diff);
 }
 
 1;

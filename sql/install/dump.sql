@@ -1,0 +1,30 @@
+/*
+ * sql/install/dump.sql
+ *
+ * pg_dump registration: which tables and sequences are dumped with their
+ * rows.
+ *
+ * The current definition: edit here; make builds lead_gen--<version>.sql
+ * from the files of sql/install/ in the order the Makefile lists them.
+ */
+
+-- ---------------------------------------------------------------------------
+-- pg_dump: every table with user data or configuration is dumped with its
+-- rows, and so are the sequences behind their identity columns.
+-- ---------------------------------------------------------------------------
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_change', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.profile', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.scoring_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_transition', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.bant_rule', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sla_flag', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_lead_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity_activity_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_change_stage_change_id_seq', '');

@@ -1,0 +1,74 @@
+/*
+ * sql/install/privileges.sql
+ *
+ * Privileges: the reader, writer and admin access levels.
+ *
+ * The current definition: edit here; make builds lead_gen--<version>.sql
+ * from the files of sql/install/ in the order the Makefile lists them.
+ */
+
+-- ---------------------------------------------------------------------------
+-- Privileges: three levels, granted to roles of the DBA's choosing
+-- ---------------------------------------------------------------------------
+
+-- Nothing of lead_gen is granted to PUBLIC but EXECUTE on functions, which
+-- run with the caller's rights (SECURITY INVOKER): without the table
+-- privileges below they can read or change nothing.
+CREATE FUNCTION @extschema@.grant_access(role_name name, access text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
+				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule';
+BEGIN
+	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin') THEN
+		RAISE EXCEPTION 'unknown access level "%"', access
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
+	END IF;
+	-- readers: every table and view (scores, reports and triggers read the configuration)
+	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
+	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
+	IF access IN ('writer', 'admin') THEN
+		-- writers: leads, activity, campaigns; the history their stage changes write
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.activity TO %I', role_name);
+		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
+		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
+					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq TO %I',
+					   role_name);
+	END IF;
+	IF access = 'admin' THEN
+		-- admins: the configuration (and so forced stage moves), deleting leads,
+		-- and what rescore() and recompute_all() write
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag TO %I', role_name);
+		-- forget() erases the reasons in the history
+		EXECUTE format('GRANT UPDATE (reason) ON @extschema@.stage_change TO %I', role_name);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete and forget leads, run rescore and recompute_all)';
+
+CREATE FUNCTION @extschema@.revoke_access(role_name name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE USAGE ON SCHEMA @extschema@ FROM %I', role_name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.revoke_access(name) IS
+	'Revokes every privilege grant_access gave a role';
