@@ -17,6 +17,7 @@
 #include "utils/snapmgr.h"
 
 #include "config.h"
+#include "trigger.h"
 
 #define MAX_WATCHED 16
 
@@ -109,18 +110,10 @@ PG_FUNCTION_INFO_V1(lead_gen_config_changed);
 Datum
 lead_gen_config_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = trigger_guard(fcinfo, "config_changed", GUARD_AFTER,
+										  GUARD_INSERT | GUARD_UPDATE | GUARD_DELETE,
+										  GUARD_STATEMENT, GUARD_LEAD_GEN_TABLE);
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("config_changed: must be fired AFTER ... FOR EACH STATEMENT")));
-	if (get_rel_namespace(RelationGetRelid(trigdata->tg_relation)) !=
-		get_namespace_oid("lead_gen", false))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("config_changed: must be fired on a table of lead_gen")));
 	config_changed(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }

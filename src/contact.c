@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * contact.c
- *	  Helpers over a lead's contact data.
+ *	  Rules over a lead's contact data (see contact.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -11,14 +11,25 @@
 #include "utils/builtins.h"
 #include "utils/formatting.h"
 
+#include "contact.h"
+
+int
+email_domain_offset(const char *s, int len)
+{
+	for (int i = len - 1; i >= 0; i--)
+	{
+		if (s[i] == '@')
+			return i == len - 1 ? -1 : i + 1;
+	}
+	return -1;
+}
+
 PG_FUNCTION_INFO_V1(lead_gen_email_domain);
 
 /*
  * email_domain(text) -> text
  *
- * The lower-cased part of an address after its last '@', or NULL when the
- * address has no '@' or nothing follows it.  Domains are compared
- * case-insensitively everywhere (RFC 5321), hence the folding.
+ * The lower-cased domain of an address, or NULL when it has none.
  */
 Datum
 lead_gen_email_domain(PG_FUNCTION_ARGS)
@@ -26,18 +37,9 @@ lead_gen_email_domain(PG_FUNCTION_ARGS)
 	text	   *email = PG_GETARG_TEXT_PP(0);
 	const char *s = VARDATA_ANY(email);
 	int			len = VARSIZE_ANY_EXHDR(email);
-	int			at = -1;
+	int			off = email_domain_offset(s, len);
 
-	for (int i = len - 1; i >= 0; i--)
-	{
-		if (s[i] == '@')
-		{
-			at = i;
-			break;
-		}
-	}
-	if (at < 0 || at == len - 1)
+	if (off < 0)
 		PG_RETURN_NULL();
-
-	PG_RETURN_TEXT_P(cstring_to_text(asc_tolower(s + at + 1, len - at - 1)));
+	PG_RETURN_TEXT_P(cstring_to_text(asc_tolower(s + off, len - off)));
 }

@@ -42,8 +42,9 @@ extern void engagement_combine_into(const Engagement *a, const Engagement *b,
 /* points earned at t, added to *e in place */
 extern void engagement_add_points(Engagement *e, double points, TimestampTz t);
 
-/* the start of the UTC day of t (daily caps count per UTC day) */
-extern TimestampTz utc_day(TimestampTz t);
+/* errors unless v is a finite engagement value / t a finite time of "what" */
+extern void check_finite_value(double v);
+extern void check_timestamp(TimestampTz t, const char *what);
 
 /* half-life of an interval, in seconds; errors unless finite and positive */
 extern double half_life_seconds(Interval *iv);

@@ -128,7 +128,7 @@ lead_gen_fit_grade(PG_FUNCTION_ARGS)
 Datum
 lead_gen_lead_fit_trigger(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	TupleDesc	tupdesc;
 	HeapTuple	tuple;
 	int			cols[2];
@@ -136,7 +136,9 @@ lead_gen_lead_fit_trigger(PG_FUNCTION_ARGS)
 	bool		nulls[2] = {true, true};
 
 	fit_config_load();
-	tuple = before_row_trigger_tuple(fcinfo, "lead_fit_trigger", config.lead_relid);
+	trigdata = trigger_guard(fcinfo, "lead_fit_trigger", GUARD_BEFORE,
+							 GUARD_INSERT | GUARD_UPDATE, GUARD_ROW, config.lead_relid);
+	tuple = trigger_new_row(trigdata);
 	tupdesc = trigdata->tg_relation->rd_att;
 	if (config.col_fit == 0)
 	{
@@ -166,13 +168,12 @@ lead_gen_lead_fit_trigger(PG_FUNCTION_ARGS)
 Datum
 lead_gen_profile_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	int			rc;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("profile_changed: must be fired AFTER a change")));
+	trigdata = trigger_guard(fcinfo, "profile_changed", GUARD_AFTER,
+							 GUARD_INSERT | GUARD_UPDATE | GUARD_DELETE | GUARD_TRUNCATE,
+							 GUARD_STATEMENT, lead_gen_relid("profile"));
 
 	/* a snapshot older than the lock would miss leads written meanwhile */
 	if (IsolationUsesXactSnapshot())

@@ -31,6 +31,7 @@
 #include "utils/numeric.h"
 #include "utils/typcache.h"
 
+#include "contact.h"
 #include "icp.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_icp_in);
@@ -46,25 +47,6 @@ PG_FUNCTION_INFO_V1(lead_gen_icp_explain);
 PG_FUNCTION_INFO_V1(lead_gen_icp_explain_lead);
 
 #define ICP_BINARY_VERSION	1	/* first byte of the send/recv format */
-
-/* The parser's allocator, in the server. */
-void *
-icp_alloc(size_t size)
-{
-	return palloc0(size);
-}
-
-void *
-icp_realloc(void *ptr, size_t size)
-{
-	return repalloc(ptr, size);
-}
-
-void
-icp_free(void *ptr)
-{
-	pfree(ptr);
-}
 
 /* ------------------------------------------------------------------------
  * Text to ICP, with every check of the language
@@ -611,15 +593,13 @@ fact_from_column(Source *src, int node, const char *path, int len, Fact *f)
 		text	   *t = DatumGetTextPP(d);
 		const char *s = VARDATA_ANY(t);
 		int			n = VARSIZE_ANY_EXHDR(t);
-		int			at = n - 1;
+		int			off = email_domain_offset(s, n);
 
-		while (at >= 0 && s[at] != '@')
-			at--;
-		if (at < 0 || at == n - 1)
+		if (off < 0)
 			return;
 		f->kind = F_STRING;
-		f->str = s + at + 1;
-		f->len = n - at - 1;
+		f->str = s + off;
+		f->len = n - off;
 		return;
 	}
 

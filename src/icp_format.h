@@ -6,9 +6,8 @@
  *
  * This layer is plain C with no PostgreSQL dependency, so the fuzz harness
  * under test/fuzz can drive the very same parser outside a server.  It
- * allocates through icp_alloc/icp_realloc/icp_free, which the host defines
- * (palloc in the server, malloc in the fuzzer), and reports errors in an
- * IcpError instead of throwing.
+ * allocates through the host's allocator (icp_alloc.h), and reports errors
+ * in an IcpError instead of throwing.
  *
  * A parsed ICP is one contiguous buffer:
  *
@@ -143,11 +142,6 @@ typedef struct IcpError
 	char		message[256];
 	char		hint[256];
 } IcpError;
-
-/* Defined by the host. */
-extern void *icp_alloc(size_t size);	/* zeroed */
-extern void *icp_realloc(void *ptr, size_t size);
-extern void icp_free(void *ptr);
 
 /*
  * Parse ICP text (len bytes, not NUL-terminated).  Returns the buffer and its

@@ -13,7 +13,7 @@
 #include "fmgr.h"
 #include "utils/guc.h"
 
-#include "stage.h"
+#include "lead_gen.h"
 
 PG_MODULE_MAGIC;
 

@@ -41,11 +41,12 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/rls.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "config.h"
+#include "lead_change.h"
+#include "restore.h"
 #include "stage.h"
 #include "trigger.h"
 
@@ -97,6 +98,7 @@ typedef struct StageConfig
 	Oid			stage_type;
 	Datum		stage_datum[NSTAGES];
 	Oid			transition_relid;
+	Oid			stage_change_relid;
 	Transition	transitions[NSTAGES][NSTAGES];
 	StageRule	rules[NSTAGES];
 	int			bant_required;	/* BANT_* bits */
@@ -189,6 +191,7 @@ stage_load(void)
 	config_watch(lead_gen_relid("stage_rule"));
 	config_watch(lead_gen_relid("bant_rule"));
 	stages.lead_relid = lead_gen_relid("lead");
+	stages.stage_change_relid = lead_gen_relid("stage_change");
 	config_watch(stages.lead_relid);
 
 	if (stages.cxt == NULL)
@@ -512,20 +515,6 @@ reason_setting(void)
  * ------------------------------------------------------------------------
  */
 
-/*
- * pg_dump's output (plain or through pg_restore) runs with row_security off,
- * which applications do not.  A restore replays activity through the
- * triggers to rebuild engagement; it must not also move leads under today's
- * clock and rules, or the restored stages and history would differ from the
- * dumped ones (and history rows written then would take ids the restored
- * history needs).
- */
-static bool
-restoring(void)
-{
-	return !row_security;
-}
-
 /* a forward move automatic moves may take from one stage to another */
 static bool
 automatic_move_allowed(int from, int to, int *bant, HeapTuple tuple, TupleDesc desc, TimestampTz now)
@@ -693,7 +682,7 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 
 	if (from != to)
 		check_explicit_move(lead_id, from, to, tuple, desc, now);
-	else if (lead_gen_automatic_stage_moves && !restoring())
+	else if (lead_gen_automatic_stage_moves && !restore_in_progress())
 	{
 		int			bant = -1;
 		int			best = -1;
@@ -829,7 +818,7 @@ notify_event(int64 lead_id, const char *event, const char *from, const char *to,
 {
 	StringInfoData buf;
 
-	if (!lead_gen_notify || restoring())
+	if (!lead_gen_notify || restore_in_progress())
 		return;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"lead_id\": " INT64_FORMAT ", \"event\": ", lead_id);
@@ -871,7 +860,7 @@ insert_history(Datum *args, const char *argnulls)
 Datum
 lead_gen_lead_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	TupleDesc	desc;
 	HeapTuple	old;
 	HeapTuple	new;
@@ -882,16 +871,9 @@ lead_gen_lead_changed(PG_FUNCTION_ARGS)
 	Datum		old_temp;
 	Datum		new_temp;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lead_changed: must be fired AFTER UPDATE FOR EACH ROW")));
 	stage_load();
-	if (RelationGetRelid(trigdata->tg_relation) != stages.lead_relid)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("lead_changed: must be fired on lead_gen.lead")));
+	trigdata = trigger_guard(fcinfo, "lead_changed", GUARD_AFTER, GUARD_UPDATE, GUARD_ROW,
+							 stages.lead_relid);
 	desc = trigdata->tg_relation->rd_att;
 	lead_columns(desc);
 	old = trigdata->tg_trigtuple;
@@ -949,10 +931,9 @@ lead_gen_lead_changed(PG_FUNCTION_ARGS)
 
 	old_temp = heap_getattr(old, stages.col_temperature, desc, &isnull);
 	new_temp = heap_getattr(new, stages.col_temperature, desc, &isnull);
-	if (old_temp != new_temp && lead_gen_notify && !restoring())
+	if (old_temp != new_temp && lead_gen_notify && !restore_in_progress())
 	{
-		const char *cause = lead_gen_stage_cause == STAGE_CAUSE_RESCORE ? "rescore"
-			: activity_trigger_active() ? "activity" : "update";
+		const char *cause = lead_change_cause();
 		char	   *f = DatumGetCString(DirectFunctionCall1(enum_out, old_temp));
 		char	   *t = DatumGetCString(DirectFunctionCall1(enum_out, new_temp));
 
@@ -970,15 +951,12 @@ lead_gen_lead_changed(PG_FUNCTION_ARGS)
 Datum
 lead_gen_stage_change_guard(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("stage_change_guard: must be fired BEFORE INSERT FOR EACH ROW")));
 	stage_load();
-	if (!writing_history && !restoring() &&
+	trigdata = trigger_guard(fcinfo, "stage_change_guard", GUARD_BEFORE, GUARD_INSERT, GUARD_ROW,
+							 stages.stage_change_relid);
+	if (!writing_history && !restore_in_progress() &&
 		pg_class_aclcheck(stages.transition_relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -16,25 +16,13 @@
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 
+#include "lead_gen.h"
+
 /* lifecycle_stage's labels, in the enum's order */
 #define NSTAGES 7
 #define STAGE_MQL 2
 #define STAGE_CUSTOMER 5
 #define STAGE_DISQUALIFIED 6
-
-/* settings (lead_gen.c defines them) */
-extern char *lead_gen_stage_reason;
-extern bool lead_gen_stage_force;
-extern int	lead_gen_stage_cause;
-extern bool lead_gen_notify;
-extern bool lead_gen_automatic_stage_moves;
-
-typedef enum StageCauseSetting
-{
-	STAGE_CAUSE_MANUAL,
-	STAGE_CAUSE_IMPORT,
-	STAGE_CAUSE_RESCORE
-} StageCauseSetting;
 
 /* the label's position in lifecycle_stage, -1 if none */
 extern int	stage_index_of_name(const char *label);
@@ -58,8 +46,5 @@ typedef struct StageEvent
 extern void stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 							 const StageEvent *events,
 							 int *ncols, int *cols, Datum *values, bool *nulls);
-
-/* Whether the activity trigger is updating leads right now (score.c). */
-extern bool activity_trigger_active(void);
 
 #endif							/* LEAD_GEN_STAGE_H */

@@ -20,6 +20,8 @@
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "trigger.h"
+
 PG_FUNCTION_INFO_V1(lead_gen_touch_updated_at);
 
 /*
@@ -32,7 +34,7 @@ PG_FUNCTION_INFO_V1(lead_gen_touch_updated_at);
 Datum
 lead_gen_touch_updated_at(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata;
 	Trigger    *trigger;
 	TupleDesc	tupdesc;
 	HeapTuple	oldtuple;
@@ -45,16 +47,8 @@ lead_gen_touch_updated_at(PG_FUNCTION_ARGS)
 	Datum		now;
 	bool		isnull = false;
 
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("touch_updated_at: not called by trigger manager")));
-	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("touch_updated_at: must be fired BEFORE UPDATE FOR EACH ROW")));
+	trigdata = trigger_guard(fcinfo, "touch_updated_at", GUARD_BEFORE, GUARD_UPDATE, GUARD_ROW,
+							 InvalidOid);
 
 	trigger = trigdata->tg_trigger;
 	if (trigger->tgnargs != 1)

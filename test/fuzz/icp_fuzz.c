@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/icp_alloc.h"
 #include "../../src/icp_format.h"
 
 void *

@@ -1,0 +1,28 @@
+/*-------------------------------------------------------------------------
+ *
+ * restore.c
+ *	  Whether this session replays a dump (see restore.h), for C and SQL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/rls.h"
+
+#include "restore.h"
+
+bool
+restore_in_progress(void)
+{
+	return !row_security;
+}
+
+PG_FUNCTION_INFO_V1(lead_gen_restoring);
+
+/* restoring() -> boolean, for the SQL parts of lead_gen */
+Datum
+lead_gen_restoring(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(restore_in_progress());
+}
