@@ -21,6 +21,7 @@
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -28,8 +29,10 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "config.h"
 #include "daily_cap.h"
 #include "lead_change.h"
+#include "restore.h"
 #include "score.h"
 #include "trigger.h"
 
@@ -429,6 +432,14 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 	int			att_at;
 	TimestampTz latest = GetCurrentTimestamp() + FUTURE_TOLERANCE_USECS;
 
+	/*
+	 * In a restore, rules and settings may be restored beside this activity
+	 * (pg_restore --jobs): wait for them, so that they are either read here
+	 * or recompute this activity's leads once committed (scoring_mark_changed
+	 * writes scoring_state first).
+	 */
+	if (restore_in_progress())
+		LockRelationOid(lead_gen_relid("scoring_state"), ShareLock);
 	scoring_load();
 	trigdata = trigger_guard(fcinfo, "activity_inserted", GUARD_AFTER, GUARD_INSERT,
 							 GUARD_STATEMENT, scoring.activity_relid);

@@ -194,6 +194,18 @@ LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.config_changed() IS
 	'AFTER statement trigger on the configuration tables: every session reloads the configuration at commit';
 
+CREATE FUNCTION @extschema@.restoring()
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'lead_gen_restoring'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.restoring() IS
+	'Whether this session replays a dump (pg_dump output runs with row_security off); the triggers then rebuild derived values from what is restored and do nothing else';
+
+-- pg_dump orders the rows of lead_gen's tables by their foreign keys only:
+-- leads and their activity may be restored before the rules and settings
+-- they were scored under.  So when a restore brings rules or settings back,
+-- every lead restored so far is recomputed under them at once (an activity
+-- loader of a parallel restore waits for this, see score_activity.c).
 CREATE FUNCTION @extschema@.scoring_mark_changed()
 RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -201,11 +213,22 @@ AS $$
 BEGIN
 	INSERT INTO @extschema@.scoring_state (singleton, changed_at) VALUES (true, pg_catalog.now())
 	ON CONFLICT (singleton) DO UPDATE SET changed_at = excluded.changed_at;
+	IF @extschema@.restoring() AND TG_TABLE_NAME IN ('scoring_rule', 'scoring_settings') THEN
+		LOCK TABLE @extschema@.lead IN SHARE ROW EXCLUSIVE MODE;
+		UPDATE @extschema@.lead AS l
+		SET engagement = h.engagement, first_touch_at = h.first_touch_at
+		FROM (SELECT x.lead_id, s.engagement, s.first_touch_at
+			  FROM @extschema@.lead AS x
+			  LEFT JOIN @extschema@.history_state((SELECT pg_catalog.min(y.lead_id) FROM @extschema@.lead AS y),
+												   (SELECT pg_catalog.max(y.lead_id) FROM @extschema@.lead AS y)) AS s
+				ON s.lead_id OPERATOR(pg_catalog.=) x.lead_id) AS h
+		WHERE l.lead_id OPERATOR(pg_catalog.=) h.lead_id;
+	END IF;
 	RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.scoring_mark_changed() IS
-	'AFTER statement trigger on scoring_rule and scoring_settings: records that every lead needs recomputing';
+	'AFTER statement trigger on the scoring and stage configuration: records that every lead needs recomputing; in a restore, recomputes the restored leads under restored scoring rules or settings at once';
 
 CREATE TRIGGER scoring_rule_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.scoring_rule
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_changed();

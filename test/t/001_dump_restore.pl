@@ -30,6 +30,19 @@ $node->safe_psql('source', q{
 	UPDATE lead_gen.bant_rule SET min_budget = 500;
 	SELECT lead_gen.flag_sla_breaches();
 });
+# Scoring and fit under configuration a restore must bring back before it
+# can score anyone right: a longer half-life, other points, another daily
+# cap, other weights and a changed profile, recomputed in the source.
+$node->safe_psql('source', q{
+	UPDATE lead_gen.scoring_settings SET half_life = '45 days', fit_weight = 0.3, warm_at = 20;
+	UPDATE lead_gen.scoring_rule SET points = 4 WHERE kind = 'page_view';
+	UPDATE lead_gen.scoring_rule SET daily_cap = 2 WHERE kind = 'email_open';
+	INSERT INTO lead_gen.scoring_rule (kind, points) VALUES ('podcast_listen', 6);
+	INSERT INTO lead_gen.activity (lead_id, kind, occurred_at)
+		SELECT lead_id, 'podcast_listen', now() - interval '3 days' FROM lead_gen.lead ORDER BY lead_id LIMIT 50;
+	UPDATE lead_gen.profile SET icp = (icp::text || '; country in (DE) 15')::lead_gen.icp WHERE active;
+	CALL lead_gen.recompute_all();
+});
 
 # One fingerprint per table of the extension: row count and a hash of all
 # rows in key order.  Tables are read from the catalog so that a table added
@@ -80,6 +93,62 @@ sub engagements
 		FROM lead_gen.lead});
 }
 
+
+# Right after the restore, with no call: every lead's engagement, score and
+# fit as in the source, read at one time T (relative tolerance 1e-9), its
+# grade and first touch equal, and its temperature equal unless the source's
+# own next change came due between the dump and now.
+sub derived
+{
+	my ($db, $at) = @_;
+	my %by_lead;
+	for my $row (split /\n/, $node->safe_psql($db, qq{
+		SELECT l.lead_id, coalesce(lead_gen.engagement_value(l.engagement, '$at'), 0),
+			   lead_gen.lead_score(l, '$at'), coalesce(l.fit, -1), coalesce(l.grade, '-'), l.temperature,
+			   coalesce(l.first_touch_at::text, '-'), coalesce(l.next_change_at <= '$at', false)
+		FROM lead_gen.lead AS l ORDER BY l.lead_id}))
+	{
+		my ($id, @v) = split /\|/, $row;
+		$by_lead{$id} = \@v;
+	}
+	return \%by_lead;
+}
+
+sub close_enough
+{
+	my ($x, $y) = @_;
+	return abs($x - $y) <= 1e-9 * (abs($x) > 1 ? abs($x) : 1);
+}
+
+sub check_derived
+{
+	my ($db, $what) = @_;
+	my $at = $node->safe_psql('postgres', 'SELECT now()');
+	my $src = derived('source', $at);
+	my $dst = derived($db, $at);
+	my %bad;
+	my ($due, $hot_or_warm) = (0, 0);
+	is(scalar(keys %$dst), scalar(keys %$src), "$what: as many leads");
+	for my $id (keys %$src)
+	{
+		my ($se, $ss, $sf, $sg, $st, $sft, $sdue) = @{ $src->{$id} };
+		my ($de, $ds, $df, $dg, $dt, $dft) = @{ $dst->{$id} // [] };
+		$hot_or_warm++ if $st ne 'cold';
+		$bad{engagement}++ unless defined $de && close_enough($se, $de);
+		$bad{score}++ unless defined $ds && close_enough($ss, $ds);
+		$bad{fit}++ unless defined $df && close_enough($sf, $df);
+		$bad{grade}++ unless defined $dg && $sg eq $dg;
+		$bad{first_touch}++ unless defined $dft && $sft eq $dft;
+		if ($sdue eq 't') { $due++; next; }
+		$bad{temperature}++ unless defined $dt && $st eq $dt;
+	}
+	cmp_ok($hot_or_warm, '>', 100, "$what: $hot_or_warm leads are warm or hot in the source");
+	is(join(', ', map { "$_: $bad{$_}" } sort keys %bad), '',
+		"$what: every lead's engagement, score, fit, grade, first touch and temperature as in the source ($due leads due to change left out of the temperature check)");
+	cmp_ok($due, '<', 5, "$what: few leads were due to change");
+	return;
+}
+
 my $before = fingerprint('source');
 for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign lead_gen.sla_flag))
 {
@@ -96,6 +165,7 @@ $node->command_ok(
 	'pg_restore');
 
 my $after = fingerprint('restored');
+check_derived('restored', 'pg_restore');
 is_deeply($after, $before, 'every row of every lead_gen table survives the round trip');
 my $engaged = $node->safe_psql('source', 'SELECT count(*) FROM lead_gen.lead WHERE engagement IS NOT NULL');
 cmp_ok($engaged, '>', 1000, "$engaged leads have engagement before the dump");
@@ -131,6 +201,7 @@ $node->command_ok(
 	  '-f', $sql ],
 	'plain dump replays');
 is_deeply(fingerprint('restored_plain'), $before, 'plain dump keeps every row too');
+check_derived('restored_plain', 'plain dump');
 is(engagements('restored_plain'), engagements('source'), 'plain dump rebuilds engagement too');
 
 $node->stop;
