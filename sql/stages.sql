@@ -290,3 +290,12 @@ DROP FUNCTION public.touch_rules();
 SET client_min_messages = warning;
 TRUNCATE lead, profile RESTART IDENTITY CASCADE;
 RESET client_min_messages;
+
+-- Configuration rows are replaced by key (config_replace, how a restore
+-- brings them back); a row with a key that is not there is inserted, so the
+-- table's checks see it, rather than dropped.
+INSERT INTO lead_gen.bant_rule (singleton) VALUES (false);
+INSERT INTO lead_gen.stage_rule (stage, min_score) VALUES ('prospect', 5);
+INSERT INTO lead_gen.bant_rule (singleton, min_budget) VALUES (true, 77);
+SELECT min_budget FROM lead_gen.bant_rule;
+UPDATE lead_gen.bant_rule SET min_budget = 0;

@@ -13,6 +13,52 @@
 -- Scoring: rules, settings, the triggers that keep scores current
 -- ---------------------------------------------------------------------------
 
+-- Inserting a row with the key of an existing one replaces it: that is how
+-- pg_restore brings back configuration whose defaults CREATE EXTENSION wrote.
+CREATE FUNCTION @extschema@.config_replace()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	sets text;
+	keys text;
+	replaced bigint;
+BEGIN
+	SELECT string_agg(format('%I = ($1).%I', a.attname, a.attname), ', ')
+	INTO sets
+	FROM pg_attribute AS a
+	WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
+	SELECT string_agg(format('%I = ($1).%I', a.attname, a.attname), ' AND ')
+	INTO keys
+	FROM pg_index AS i
+	JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+	WHERE i.indrelid = TG_RELID AND i.indisprimary;
+	EXECUTE format('UPDATE %I.%I SET %s WHERE %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, sets, keys)
+		USING NEW;
+	-- EXECUTE does not set FOUND
+	GET DIAGNOSTICS replaced = ROW_COUNT;
+	IF replaced OPERATOR(pg_catalog.>) 0 THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.config_replace() IS
+	'BEFORE INSERT trigger on configuration tables: a row whose primary key exists replaces that row (this is how pg_restore brings configuration back)';
+
+CREATE FUNCTION @extschema@.config_keep()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	RAISE EXCEPTION 'cannot delete rows of %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+		USING ERRCODE = 'restrict_violation',
+			  HINT = 'Its rows are the complete configuration; UPDATE them instead.';
+END
+$$;
+COMMENT ON FUNCTION @extschema@.config_keep() IS
+	'BEFORE DELETE/TRUNCATE trigger on configuration tables whose rows are fixed: they are changed, never deleted';
+
 CREATE TABLE @extschema@.scoring_rule (
 	kind		@extschema@.identifier PRIMARY KEY,
 	points		float8 NOT NULL,
@@ -35,7 +81,16 @@ COMMENT ON COLUMN @extschema@.scoring_rule.sales_touch IS
 COMMENT ON COLUMN @extschema@.scoring_rule.daily_cap IS
 	'At most this many activities of the kind count per lead and UTC day (the first ones by time); NULL: no cap';
 
-INSERT INTO @extschema@.scoring_rule (kind, points, daily_cap, moves_to, sales_touch, description) VALUES
+-- The rules CREATE EXTENSION writes, listed once: the install reads them,
+-- and so does the trigger that keeps them from being deleted.
+CREATE FUNCTION @extschema@.default_scoring_rules()
+RETURNS SETOF @extschema@.scoring_rule
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT r.kind::@extschema@.identifier, r.points::float8, r.daily_cap::integer,
+		   r.moves_to::@extschema@.lifecycle_stage, r.sales_touch, r.description
+	FROM (VALUES
 	('page_view', 1, 20, NULL, false, 'A page of the website'),
 	('email_open', 1, 5, NULL, false, 'Opened a marketing e-mail'),
 	('email_click', 3, 5, NULL, false, 'Clicked a link in a marketing e-mail'),
@@ -52,7 +107,12 @@ INSERT INTO @extschema@.scoring_rule (kind, points, daily_cap, moves_to, sales_t
 	('bounce', -5, NULL, NULL, false, 'An e-mail to the lead bounced'),
 	('call', 0, NULL, NULL, true, 'A sales call with the lead'),
 	('meeting', 0, NULL, NULL, true, 'A sales meeting with the lead'),
-	('sales_email', 0, NULL, NULL, true, 'A personal e-mail from sales');
+	('sales_email', 0, NULL, NULL, true, 'A personal e-mail from sales')
+	) AS r(kind, points, daily_cap, moves_to, sales_touch, description)
+$$;
+COMMENT ON FUNCTION @extschema@.default_scoring_rules() IS
+	'The default scoring rules: what CREATE EXTENSION writes, and the rules that can be changed but not deleted';
+INSERT INTO @extschema@.scoring_rule SELECT * FROM @extschema@.default_scoring_rules();
 
 CREATE TABLE @extschema@.scoring_settings (
 	singleton			boolean PRIMARY KEY DEFAULT true,
@@ -81,26 +141,17 @@ COMMENT ON COLUMN @extschema@.scoring_settings.half_life IS 'Engagement halves e
 INSERT INTO @extschema@.scoring_settings DEFAULT VALUES;
 
 -- Both tables start with defaults that CREATE EXTENSION writes; pg_dump
--- dumps all their rows, so on restore a row for an existing key replaces it.
-CREATE FUNCTION @extschema@.scoring_rule_upsert()
-RETURNS trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	UPDATE @extschema@.scoring_rule
-	SET points = NEW.points, daily_cap = NEW.daily_cap, moves_to = NEW.moves_to,
-		sales_touch = NEW.sales_touch, description = NEW.description
-	WHERE kind OPERATOR(pg_catalog.=) NEW.kind;
-	IF FOUND THEN
-		RETURN NULL;
-	END IF;
-	RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.scoring_rule_upsert() IS
-	'BEFORE INSERT trigger: inserting a rule for a kind that has one replaces it (this is how pg_restore brings rules back)';
-CREATE TRIGGER scoring_rule_upsert BEFORE INSERT ON @extschema@.scoring_rule
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_rule_upsert();
+-- dumps all their rows, so on restore a row for an existing key replaces it
+-- (config_replace), as for every configuration table.  The settings row
+-- stays (config_keep); default rules can be changed, not deleted.
+CREATE TRIGGER scoring_rule_replace BEFORE INSERT ON @extschema@.scoring_rule
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.config_replace();
+CREATE TRIGGER scoring_settings_replace BEFORE INSERT ON @extschema@.scoring_settings
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.config_replace();
+CREATE TRIGGER scoring_settings_keep BEFORE DELETE ON @extschema@.scoring_settings
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.config_keep();
+CREATE TRIGGER scoring_settings_no_truncate BEFORE TRUNCATE ON @extschema@.scoring_settings
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.config_keep();
 
 CREATE FUNCTION @extschema@.scoring_rule_keep_defaults()
 RETURNS trigger LANGUAGE plpgsql
@@ -112,12 +163,8 @@ BEGIN
 			USING ERRCODE = 'restrict_violation',
 				  HINT = 'Delete the rules of your own kinds; set the points of default rules to 0 to stop them counting.';
 	END IF;
-	IF OLD.kind::text OPERATOR(pg_catalog.=) ANY (ARRAY[
-		'page_view', 'email_open', 'email_click', 'content_download', 'webinar',
-		'newsletter_signup', 'social_follow', 'contact_form', 'pricing_inquiry',
-		'free_trial_request', 'demo_request', 'careers_page_view', 'unsubscribe', 'bounce',
-		'call', 'meeting', 'sales_email'])
-	THEN
+	IF EXISTS (SELECT FROM @extschema@.default_scoring_rules() AS d
+			   WHERE d.kind::text OPERATOR(pg_catalog.=) OLD.kind::text) THEN
 		RAISE EXCEPTION 'cannot delete the default scoring rule for "%"', OLD.kind
 			USING ERRCODE = 'restrict_violation',
 				  HINT = 'Set its points to 0 (and moves_to to NULL, sales_touch to false) to stop it counting; a deleted default rule would come back after a dump and restore.';
@@ -126,53 +173,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.scoring_rule_keep_defaults() IS
-	'BEFORE DELETE/TRUNCATE trigger: default rules can be changed, not deleted';
+	'BEFORE DELETE/TRUNCATE trigger: default rules (default_scoring_rules()) can be changed, not deleted';
 CREATE TRIGGER scoring_rule_keep_defaults BEFORE DELETE ON @extschema@.scoring_rule
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
 CREATE TRIGGER scoring_rule_no_truncate BEFORE TRUNCATE ON @extschema@.scoring_rule
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
-
-CREATE FUNCTION @extschema@.scoring_settings_upsert()
-RETURNS trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF NEW.singleton IS DISTINCT FROM true THEN
-		RETURN NEW;				-- let the check constraint refuse it
-	END IF;
-	UPDATE @extschema@.scoring_settings
-	SET half_life = NEW.half_life, fit_weight = NEW.fit_weight,
-		engagement_weight = NEW.engagement_weight, engagement_cap = NEW.engagement_cap,
-		warm_at = NEW.warm_at, hot_at = NEW.hot_at;
-	IF FOUND THEN
-		RETURN NULL;
-	END IF;
-	RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.scoring_settings_upsert() IS
-	'BEFORE INSERT trigger: the settings are one row; inserting one replaces it';
-CREATE TRIGGER scoring_settings_upsert BEFORE INSERT ON @extschema@.scoring_settings
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_settings_upsert();
-
--- The settings row stays: scoring reads it, with no second copy of the
--- defaults anywhere.
-CREATE FUNCTION @extschema@.scoring_settings_keep()
-RETURNS trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RAISE EXCEPTION 'cannot delete the scoring settings'
-		USING ERRCODE = 'restrict_violation',
-			  HINT = 'UPDATE lead_gen.scoring_settings to change them.';
-END
-$$;
-COMMENT ON FUNCTION @extschema@.scoring_settings_keep() IS
-	'BEFORE DELETE/TRUNCATE trigger: the one row of scoring_settings cannot be deleted';
-CREATE TRIGGER scoring_settings_keep BEFORE DELETE ON @extschema@.scoring_settings
-	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_settings_keep();
-CREATE TRIGGER scoring_settings_no_truncate BEFORE TRUNCATE ON @extschema@.scoring_settings
-	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_settings_keep();
 
 -- When rules or settings change, and when every lead was last recomputed:
 -- rescore() recomputes everyone after a change.  Not dumped: restoring the

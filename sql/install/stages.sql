@@ -112,49 +112,6 @@ COMMENT ON COLUMN @extschema@.bant_rule.moves_to IS
 	'A lead that meets the rule moves forward to this stage (default sql); NULL: qualification moves no one';
 INSERT INTO @extschema@.bant_rule DEFAULT VALUES;
 
--- Inserting a row with the key of an existing one replaces it: that is how
--- pg_restore brings back configuration whose defaults CREATE EXTENSION wrote.
-CREATE FUNCTION @extschema@.config_replace()
-RETURNS trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	sets text;
-	keys text;
-BEGIN
-	SELECT string_agg(format('%I = ($1).%I', a.attname, a.attname), ', ')
-	INTO sets
-	FROM pg_attribute AS a
-	WHERE a.attrelid = TG_RELID AND a.attnum > 0 AND NOT a.attisdropped;
-	SELECT string_agg(format('%I = ($1).%I', a.attname, a.attname), ' AND ')
-	INTO keys
-	FROM pg_index AS i
-	JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-	WHERE i.indrelid = TG_RELID AND i.indisprimary;
-	EXECUTE format('UPDATE %I.%I SET %s WHERE %s', TG_TABLE_SCHEMA, TG_TABLE_NAME, sets, keys)
-		USING NEW;
-	IF FOUND THEN
-		RETURN NULL;
-	END IF;
-	RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.config_replace() IS
-	'BEFORE INSERT trigger on configuration tables: a row whose primary key exists replaces that row (this is how pg_restore brings configuration back)';
-
-CREATE FUNCTION @extschema@.config_keep()
-RETURNS trigger LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	RAISE EXCEPTION 'cannot delete rows of %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
-		USING ERRCODE = 'restrict_violation',
-			  HINT = 'Its rows are the complete configuration; UPDATE them instead.';
-END
-$$;
-COMMENT ON FUNCTION @extschema@.config_keep() IS
-	'BEFORE DELETE/TRUNCATE trigger on configuration tables whose rows are fixed: they are changed, never deleted';
-
 CREATE TRIGGER stage_transition_replace BEFORE INSERT ON @extschema@.stage_transition
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.config_replace();
 CREATE TRIGGER stage_transition_keep BEFORE DELETE ON @extschema@.stage_transition
