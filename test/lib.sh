@@ -35,7 +35,21 @@ ensure_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# One build at a time per tree: two runs side by side (test/demo_parallel)
+# would otherwise clean each other's objects.
 build_and_install() {
+	local lock
+	lock=${TMPDIR:-/tmp}/lead_gen.build.$(pwd | md5sum | cut -c1-12).lock
+	exec 9>"$lock"
+	flock 9
+	build_and_install_locked
+	local rc=$?
+	flock -u 9
+	exec 9>&-
+	return $rc
+}
+
+build_and_install_locked() {
 	say "building lead_gen"
 	make -s clean >/dev/null
 	local log
@@ -52,9 +66,12 @@ build_and_install() {
 	fi
 }
 
-# The options every throwaway cluster gets: pg_cron preloaded, as in production.
+# The options every throwaway cluster gets: a cluster of its own (-t: a
+# temporary name and directory, so an interrupted run leaves nothing that
+# stops the next, and runs can go side by side), pg_cron preloaded, as in
+# production.
 virtualenv_opts() {
-	echo "-o shared_preload_libraries=pg_cron -o cron.database_name=${1:-contrib_regression}" \
+	echo "-t -o shared_preload_libraries=pg_cron -o cron.database_name=${1:-contrib_regression}" \
 		 "-o cron.use_background_workers=on -o max_worker_processes=20"
 }
 

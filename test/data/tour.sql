@@ -148,3 +148,5 @@ FROM (SELECT lead_id,
 									'webinar', 'demo_request') AS named
 	  FROM lead_gen.activity GROUP BY lead_id) AS f
 GROUP BY steps ORDER BY steps;
+
+\echo '== the demo tour is over'
