@@ -3,6 +3,16 @@
 -- history of every lead.  Same seed, same rows (times are relative to the
 -- day it is loaded, so the data always covers the last 365 days).
 --
+-- Each lead has a journey of a few weeks to a few months after it arrives:
+-- its activity grows denser towards the journey's end (so its score rises,
+-- then decays once it goes quiet), and more than half of its marketing
+-- touches come from other campaigns than the one that brought it, by what
+-- the touch is (an e-mail open from an e-mail campaign, a webinar from an
+-- event, a demo request from a landing page or retargeting), so attribution
+-- models disagree.  How far a lead gets depends on how well it fits the
+-- profile below and on how engaged it is, about equally, so that a model or
+-- a segment has something real to find.
+--
 --   psql -v ON_ERROR_STOP=1 -f test/data/sample.sql
 
 SET max_parallel_workers_per_gather = 0;	-- keep random() in one order
@@ -44,24 +54,43 @@ SELECT g AS n,
 	   (SELECT t0 FROM sample_anchor) + (random() * 364) * interval '1 day' AS created_at,
 	   random() AS r_name, random() AS r_last, random() AS r_title, random() AS r_comp,
 	   random() AS r_ind, random() AS r_size, random() AS r_geo, random() AS r_camp,
-	   random() AS r_consent, random() AS r_engaged
+	   random() AS r_consent, random() AS r_engaged, random() AS r_journey, random() AS r_noise
 FROM generate_series(1, 3000) AS g;
 
--- Where each lead got to, by how engaged it is, and when it entered each
--- stage: the history of an imported pipeline, spaced over the lead's life.
+-- How well each lead fits (the same draws pick its industry, size, place and
+-- title below: saas or fintech, 50..5000 employees, North America or Western
+-- Europe, a senior title) and how engaged it is, together: its propensity.
+CREATE TEMP TABLE sample_propensity AS
+SELECT s.n,
+	   0.35 * ((s.r_ind * 10)::int % 10 IN (0, 1))::int
+	   + 0.20 * ((s.r_size * 10)::int % 10 BETWEEN 3 AND 8)::int
+	   + 0.20 * ((s.r_geo * 12)::int % 12 IN (0, 1, 2, 3, 4, 5, 7))::int
+	   + 0.25 * ((s.r_title * 12)::int % 12 >= 5)::int AS fit,
+	   s.r_engaged AS engaged
+FROM sample_lead AS s;
+
+-- Where each lead got to (by the rank of its propensity), its journey's end,
+-- and when it entered each stage: the history of an imported pipeline,
+-- spread over the journey, the last move near its end (a day ago at the latest).
 CREATE TEMP TABLE sample_path AS
-SELECT s.n, s.created_at, p.path,
-	   ARRAY(SELECT s.created_at + ((i - 1)::float8 / cardinality(p.path)) * (now() - s.created_at) * 0.8
+SELECT s.n, s.created_at, s.journey_end, p.path, s.rank,
+	   ARRAY(SELECT s.created_at + CASE WHEN i = 1 THEN interval '0'
+										ELSE ((i - 1)::float8 / (cardinality(p.path) - 1)) * 0.95 * (s.journey_end - s.created_at) END
 			 FROM generate_series(1, cardinality(p.path)) AS i ORDER BY i) AS entered
-FROM sample_lead AS s
+FROM (SELECT l.n, l.created_at, l.r_consent,
+			 greatest(l.created_at, least(now() - interval '1 day',
+										  l.created_at + (14 + l.r_journey * 100) * interval '1 day')) AS journey_end,
+			 percent_rank() OVER (ORDER BY 0.5 * q.fit + 0.5 * q.engaged + 0.1 * (l.r_noise - 0.5), l.n) AS rank
+	  FROM sample_lead AS l JOIN sample_propensity AS q ON q.n = l.n) AS s
 CROSS JOIN LATERAL (SELECT
-	   CASE WHEN s.r_engaged > 0.97 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity', 'customer']
-			WHEN s.r_engaged > 0.92 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity']
-			WHEN s.r_engaged > 0.85 THEN ARRAY['prospect', 'lead', 'mql', 'sql']
-			WHEN s.r_engaged > 0.70 THEN ARRAY['prospect', 'lead', 'mql']
-			WHEN s.r_engaged > 0.35 THEN ARRAY['prospect', 'lead']
+	   CASE WHEN s.created_at > now() - interval '2 days' THEN ARRAY['prospect']	-- too new to have moved
+			WHEN s.rank > 0.97 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity', 'customer']
+			WHEN s.rank > 0.92 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity']
+			WHEN s.rank > 0.85 THEN ARRAY['prospect', 'lead', 'mql', 'sql']
+			WHEN s.rank > 0.70 THEN ARRAY['prospect', 'lead', 'mql']
+			WHEN s.rank > 0.35 THEN ARRAY['prospect', 'lead']
 			ELSE ARRAY['prospect'] END
-	   || CASE WHEN s.r_consent > 0.97 AND s.r_engaged <= 0.97 THEN ARRAY['disqualified'] ELSE ARRAY[]::text[] END
+	   || CASE WHEN s.r_consent > 0.97 AND s.rank <= 0.97 THEN ARRAY['disqualified'] ELSE ARRAY[]::text[] END
 	   AS path) AS p;
 
 -- An import: leads arrive in the stage they had, with its history below;
@@ -126,44 +155,61 @@ ORDER BY s.n;
 
 -- Activities: most leads browse a little, some engage a lot; the engaged
 -- ones go on to download, attend, ask for a demo, and get sales touches.
+-- Times: over the lead's journey, denser towards its end.
 WITH act AS (
-	SELECT l.lead_id, l.created_at, l.campaign_id, l.consent, s.r_engaged,
-		   k.i, random() AS r_kind, random() AS r_when
+	SELECT l.lead_id, l.created_at, l.campaign_id, l.consent, p.rank AS r_engaged, p.journey_end,
+		   k.i, random() AS r_kind, random() AS r_when, random() AS r_touch, random() AS r_pick
 	FROM lead_gen.lead AS l
-	JOIN sample_lead AS s ON s.n = l.lead_id
-	CROSS JOIN LATERAL generate_series(1, 2 + (s.r_engaged * s.r_engaged * 40)::int) AS k(i)
+	JOIN sample_path AS p ON p.n = l.lead_id
+	CROSS JOIN LATERAL generate_series(1, 2 + (p.rank * p.rank * 40)::int) AS k(i)
+),
+kinded AS (
+	SELECT a.*, CASE
+		WHEN a.i = 1 THEN 'page_view'
+		WHEN a.r_kind < 0.30 THEN 'page_view'
+		WHEN a.r_kind < 0.50 THEN 'email_open'
+		WHEN a.r_kind < 0.60 THEN 'email_click'
+		WHEN a.r_kind < 0.68 THEN 'content_download'
+		WHEN a.r_kind < 0.72 THEN 'webinar'
+		WHEN a.r_kind < 0.75 THEN 'newsletter_signup'
+		WHEN a.r_kind < 0.77 THEN 'social_follow'
+		WHEN a.r_kind < 0.79 THEN 'pricing_inquiry'
+		WHEN a.r_kind < 0.80 THEN 'contact_form'
+		WHEN a.r_kind < 0.81 AND a.r_engaged > 0.5 THEN 'free_trial_request'
+		WHEN a.r_kind < 0.82 AND a.r_engaged > 0.6 THEN 'demo_request'
+		WHEN a.r_kind < 0.83 THEN 'bounce'
+		WHEN a.r_kind < 0.84 AND a.consent = 'unsubscribed' THEN 'unsubscribe'
+		WHEN a.r_kind < 0.90 AND a.r_engaged > 0.7 THEN 'sales_email'
+		WHEN a.r_kind < 0.94 AND a.r_engaged > 0.8 THEN 'call'
+		WHEN a.r_kind < 0.96 AND a.r_engaged > 0.85 THEN 'meeting'
+		ELSE 'page_view' END AS kind
+	FROM act AS a
 )
 INSERT INTO lead_gen.activity (lead_id, kind, occurred_at, campaign_id, properties)
-SELECT a.lead_id, kind.k,
-	   least(now() - interval '1 minute',
-			 a.created_at + (a.r_when ^ 2) * (now() - a.created_at)),
-	   CASE WHEN a.i = 1 OR a.r_when < 0.15 THEN a.campaign_id END,
-	   CASE kind.k
+SELECT a.lead_id, a.kind,
+	   CASE WHEN a.i = 1 THEN a.created_at
+			ELSE a.created_at + sqrt(a.r_when) * (a.journey_end - a.created_at) END,
+	   CASE WHEN a.i = 1 THEN a.campaign_id
+			WHEN a.r_touch < 0.55 THEN touch.campaign_id END,
+	   CASE a.kind
 			WHEN 'page_view' THEN jsonb_build_object('url',
 				(ARRAY['/', '/blog/lead-scoring', '/pricing', '/features', '/careers', '/docs'])[1 + (a.r_when * 6)::int % 6])
 			WHEN 'content_download' THEN jsonb_build_object('asset',
 				(ARRAY['ebook', 'whitepaper', 'guide'])[1 + (a.r_when * 3)::int % 3])
 			ELSE '{}'::jsonb END
-FROM act AS a
-CROSS JOIN LATERAL (SELECT CASE
-	WHEN a.i = 1 THEN 'page_view'
-	WHEN a.r_kind < 0.30 THEN 'page_view'
-	WHEN a.r_kind < 0.50 THEN 'email_open'
-	WHEN a.r_kind < 0.60 THEN 'email_click'
-	WHEN a.r_kind < 0.68 THEN 'content_download'
-	WHEN a.r_kind < 0.72 THEN 'webinar'
-	WHEN a.r_kind < 0.75 THEN 'newsletter_signup'
-	WHEN a.r_kind < 0.77 THEN 'social_follow'
-	WHEN a.r_kind < 0.79 THEN 'pricing_inquiry'
-	WHEN a.r_kind < 0.80 THEN 'contact_form'
-	WHEN a.r_kind < 0.81 AND a.r_engaged > 0.5 THEN 'free_trial_request'
-	WHEN a.r_kind < 0.82 AND a.r_engaged > 0.6 THEN 'demo_request'
-	WHEN a.r_kind < 0.83 THEN 'bounce'
-	WHEN a.r_kind < 0.84 AND a.consent = 'unsubscribed' THEN 'unsubscribe'
-	WHEN a.r_kind < 0.90 AND a.r_engaged > 0.7 THEN 'sales_email'
-	WHEN a.r_kind < 0.94 AND a.r_engaged > 0.8 THEN 'call'
-	WHEN a.r_kind < 0.96 AND a.r_engaged > 0.85 THEN 'meeting'
-	ELSE 'page_view' END AS k) AS kind
+FROM kinded AS a
+-- the campaign a touch of this kind comes from (sales touches have none)
+CROSS JOIN LATERAL (SELECT (array_agg(c.campaign_id ORDER BY c.campaign_id))[1 + (a.r_pick * 7)::int % count(*)::int] AS campaign_id
+	FROM lead_gen.campaign AS c
+	WHERE c.channel = CASE
+		WHEN a.kind = 'page_view' THEN (ARRAY['search', 'paid', 'social', 'content'])[1 + (a.r_pick * 4)::int % 4]
+		WHEN a.kind IN ('email_open', 'email_click', 'newsletter_signup', 'unsubscribe', 'bounce') THEN 'email'
+		WHEN a.kind = 'content_download' THEN 'content'
+		WHEN a.kind = 'webinar' THEN 'event'
+		WHEN a.kind = 'social_follow' THEN 'social'
+		WHEN a.kind IN ('pricing_inquiry', 'free_trial_request', 'demo_request', 'contact_form')
+			THEN (ARRAY['landing_page', 'paid'])[1 + (a.r_pick * 2)::int % 2]
+		END) AS touch
 ORDER BY a.lead_id, a.i;
 
 INSERT INTO lead_gen.stage_change (lead_id, from_stage, to_stage, changed_at, cause, kind, reason, changed_by)

@@ -80,10 +80,18 @@ SELECT component, kind, events, raw_points, capped_points, round(decay::numeric,
 	   round(points::numeric, 2) AS points
 FROM lead_gen.explain_score((SELECT lead_id FROM lead_gen.lead ORDER BY score DESC, lead_id LIMIT 1));
 
-\echo '== Its score over the last 90 days (lead_gen.score_at replays history)'
-SELECT d::date AS day,
-	   round(lead_gen.score_at((SELECT lead_id FROM lead_gen.lead ORDER BY score DESC, lead_id LIMIT 1), d)::numeric, 1) AS score
-FROM generate_series(now() - interval '90 days', now(), interval '15 days') AS d;
+\echo '== The score of one customer over its journey, every 10 days (lead_gen.score_at replays history): it rises as the lead engages, then decays'
+WITH l AS (
+	SELECT l.lead_id, l.created_at FROM lead_gen.lead AS l
+	WHERE l.stage = 'customer' AND l.created_at BETWEEN now() - interval '200 days' AND now() - interval '120 days'
+	ORDER BY (SELECT count(*) FROM lead_gen.activity AS a WHERE a.lead_id = l.lead_id) DESC, l.lead_id
+	LIMIT 1)
+SELECT l.lead_id, extract(day FROM d - l.created_at)::int AS day_of_journey,
+	   round(lead_gen.score_at(l.lead_id, d)::numeric, 1) AS score,
+	   (SELECT count(*) FROM lead_gen.activity AS a
+		WHERE a.lead_id = l.lead_id AND a.occurred_at > d - interval '10 days' AND a.occurred_at <= d) AS activities_in_the_10_days
+FROM l CROSS JOIN LATERAL generate_series(l.created_at, now(), interval '10 days') AS d
+ORDER BY d;
 
 \echo '== SQLs nobody has called: the SLA breach list (lead_gen.sla_breach)'
 SELECT b.lead_id, l.first_name || ' ' || l.last_name AS name, l.company_name AS company, b.stage,
@@ -136,8 +144,14 @@ SELECT stage, stays, median, p90 FROM lead_gen.time_in_stage();
 SELECT channel, spend, leads, customers, cost_per_lead, cost_per_customer, conversion_rate
 FROM lead_gen.channel_report((now() - interval '180 days')::date, now()::date);
 
-\echo '== Who gets the credit for customers: W-shaped attribution by channel (lead_gen.attribution)'
-SELECT channel, conversions, touches FROM lead_gen.attribution('w_shaped', by => 'channel');
+\echo '== Who gets the credit for customers, by channel: four attribution models side by side (lead_gen.attribution)'
+SELECT f.channel, f.conversions AS first_touch, l.conversions AS last_touch, w.conversions AS w_shaped,
+	   d.conversions AS time_decay
+FROM lead_gen.attribution('first_touch', by => 'channel') AS f
+JOIN lead_gen.attribution('last_touch', by => 'channel') AS l USING (channel)
+JOIN lead_gen.attribution('w_shaped', by => 'channel') AS w USING (channel)
+JOIN lead_gen.attribution('time_decay', by => 'channel') AS d USING (channel)
+ORDER BY w.conversions DESC, f.channel;
 
 \echo '== An ordered funnel over activity within 30 days (lead_gen.window_funnel, steps as conditions and named)'
 SELECT steps AS steps_completed, count(*) AS leads, count(*) FILTER (WHERE named = steps) AS named_agree
