@@ -20,8 +20,10 @@ SELECT setseed(0.20261123) \gset
 
 BEGIN;
 
+-- Everything is placed from the start of today (t1), never from now(): the
+-- same data at any hour of the day.
 CREATE TEMP TABLE sample_anchor AS
-	SELECT date_trunc('day', now()) - interval '365 days' AS t0;
+	SELECT date_trunc('day', now()) - interval '365 days' AS t0, date_trunc('day', now()) AS t1;
 
 INSERT INTO lead_gen.campaign (name, channel, spend, starts_on, ends_on)
 SELECT c.name, c.channel, c.spend,
@@ -78,12 +80,12 @@ SELECT s.n, s.created_at, s.journey_end, p.path, s.rank,
 										ELSE ((i - 1)::float8 / (cardinality(p.path) - 1)) * 0.95 * (s.journey_end - s.created_at) END
 			 FROM generate_series(1, cardinality(p.path)) AS i ORDER BY i) AS entered
 FROM (SELECT l.n, l.created_at, l.r_consent,
-			 greatest(l.created_at, least(now() - interval '1 day',
+			 greatest(l.created_at, least((SELECT t1 FROM sample_anchor) - interval '1 day',
 										  l.created_at + (14 + l.r_journey * 100) * interval '1 day')) AS journey_end,
 			 percent_rank() OVER (ORDER BY 0.5 * q.fit + 0.5 * q.engaged + 0.1 * (l.r_noise - 0.5), l.n) AS rank
 	  FROM sample_lead AS l JOIN sample_propensity AS q ON q.n = l.n) AS s
 CROSS JOIN LATERAL (SELECT
-	   CASE WHEN s.created_at > now() - interval '2 days' THEN ARRAY['prospect']	-- too new to have moved
+	   CASE WHEN s.created_at > (SELECT t1 FROM sample_anchor) - interval '2 days' THEN ARRAY['prospect']	-- too new to have moved
 			WHEN s.rank > 0.97 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity', 'customer']
 			WHEN s.rank > 0.92 THEN ARRAY['prospect', 'lead', 'mql', 'sql', 'opportunity']
 			WHEN s.rank > 0.85 THEN ARRAY['prospect', 'lead', 'mql', 'sql']
@@ -234,7 +236,7 @@ UPDATE lead_gen.lead AS l
 SET budget = (1 + l.lead_id % 9) * 10000,
 	need = (ARRAY['replace spreadsheets', 'unify marketing and sales data', 'faster lead routing'])[1 + l.lead_id % 3],
 	authority = l.decision_maker,
-	timeline = (now() + (l.lead_id % 120) * interval '1 day')::date,
+	timeline = (SELECT t1 FROM sample_anchor)::date + (l.lead_id % 120)::int,
 	updated_at = l.updated_at
 WHERE l.stage IN ('sql', 'opportunity', 'customer');
 
