@@ -92,6 +92,7 @@ diag("load: $tps tps, $done transactions in $seconds s, 8 clients");
 diag($stderr) if $stderr;
 
 check_leads_exact($node, 'after the load');
+check_oracle_sees_one_wrong_lead($node);
 cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM lead_gen.stage_change'), '>', 100,
 	'the mix moved leads');
 
