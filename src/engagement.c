@@ -4,7 +4,8 @@
  *	  The lead_gen.engagement type: a decaying sum of points (see
  *	  engagement.h), its I/O, arithmetic and the engagement_sum aggregate.
  *
- * Text form: (value,as_of,half_life), e.g. (12.5,2026-11-23 10:00:00+00,30 days).
+ * Text form: (value,as_of,half_life), e.g. (12.5,2026-11-23 10:00:00+00,30 days),
+ * printed the same in every session (UTC, ISO, postgres interval style).
  * Binary form: float8 value, int64 as_of (microseconds since 2000-01-01),
  * float8 half-life in seconds; checked exactly like the text form.
  *
@@ -14,7 +15,9 @@
 
 #include <math.h>
 
+#include "common/shortest_dec.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
@@ -61,21 +64,44 @@ check_timestamp(TimestampTz t, const char *what)
 				 errmsg("%s must be a finite timestamp", what)));
 }
 
+/*
+ * A half-life is a whole number of microseconds from 1 to 100 years (as an
+ * interval counts them: 36000 days), held as seconds in a float8: up to
+ * there the microseconds are exact in it, so that it prints as an interval
+ * and reads back to the same float8.
+ */
+#define MAX_HALF_LIFE_USECS		(36000 * USECS_PER_DAY)
+
 static void
 check_half_life(double h)
 {
-	if (!(h > 0) || isinf(h))
+	double		us = h * USECS_PER_SEC;
+
+	if (!(us >= 1 && us <= (double) MAX_HALF_LIFE_USECS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("half-life must be positive and finite")));
+				 errmsg("half-life must be from 1 microsecond to 100 years")));
+	if ((double) (int64) rint(us) / USECS_PER_SEC != h)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("half-life must be a whole number of microseconds")));
 }
 
 double
 half_life_seconds(Interval *iv)
 {
-	double		h = iv->time / (double) USECS_PER_SEC
-		+ iv->day * (double) SECS_PER_DAY + iv->month * SECS_PER_MONTH;
+	/* in float8 first: an interval's microseconds may not fit an int64 */
+	double		approx = iv->time + iv->day * (double) USECS_PER_DAY
+		+ iv->month * (SECS_PER_MONTH * USECS_PER_SEC);
+	double		h;
 
+	if (!(approx >= 1 && approx <= (double) MAX_HALF_LIFE_USECS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("half-life must be from 1 microsecond to 100 years")));
+	/* one rounding, from the exact count of microseconds */
+	h = (double) (iv->time + iv->day * USECS_PER_DAY
+				  + iv->month * (int64) (SECS_PER_MONTH * USECS_PER_SEC)) / USECS_PER_SEC;
 	check_half_life(h);
 	return h;
 }
@@ -233,27 +259,44 @@ lead_gen_engagement_in(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(engagement_new(value, as_of, half_life_seconds(hl)));
 }
 
+/* a half-life (check_half_life) as the interval it was read from, justified to days */
 static Interval *
 seconds_interval(double secs)
 {
 	Interval   *iv = palloc0(sizeof(Interval));
-	double		days = floor(secs / SECS_PER_DAY);
+	int64		us = (int64) rint(secs * USECS_PER_SEC);
 
-	iv->day = (int32) days;
-	iv->time = (TimeOffset) rint((secs - days * SECS_PER_DAY) * USECS_PER_SEC);
+	iv->day = (int32) (us / USECS_PER_DAY);
+	iv->time = us % USECS_PER_DAY;
 	return iv;
 }
 
+/*
+ * The text form does not depend on the session: ISO as_of in UTC, the
+ * half-life in the postgres interval style, the shortest value that reads
+ * back exactly.  Any session reads it back to the same engagement (a
+ * timestamptz printed in local time may not: "LMT" does not read back).
+ */
 Datum
 lead_gen_engagement_out(PG_FUNCTION_ARGS)
 {
 	Engagement *e = PG_GETARG_ENGAGEMENT_P(0);
-	char	   *v = float8out_internal(e->value);
-	char	   *t = DatumGetCString(DirectFunctionCall1(timestamptz_out,
-														TimestampTzGetDatum(e->as_of)));
-	char	   *h = DatumGetCString(DirectFunctionCall1(interval_out,
-														IntervalPGetDatum(seconds_interval(e->half_life))));
+	char		v[DOUBLE_SHORTEST_DECIMAL_LEN];
+	char		t[MAXDATELEN + 1];
+	char		h[MAXDATELEN + 1];
+	struct pg_tm tm;
+	fsec_t		fsec;
+	struct pg_itm itm;
 
+	double_to_shortest_decimal_buf(e->value, v);
+	if (timestamp2tm(e->as_of, NULL, &tm, &fsec, NULL, NULL) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	tm.tm_isdst = 0;			/* so that the offset, +00, is printed */
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, t);
+	interval2itm(*seconds_interval(e->half_life), &itm);
+	EncodeInterval(&itm, INTSTYLE_POSTGRES, h);
 	PG_RETURN_CSTRING(psprintf("(%s,%s,%s)", v, t, h));
 }
 
