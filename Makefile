@@ -14,7 +14,7 @@ DATA_built = lead_gen--$(EXTVERSION).sql
 DATA = $(wildcard sql/versions/lead_gen--*.sql)
 
 # pg_regress: scripts in sql/, expected output in expected/ (one per feature)
-REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget search_path privileges fuzz_types
+REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget search_path privileges trust fuzz_types
 REGRESS_OPTS = --inputdir=. --load-extension=lead_gen
 
 # isolation specs: test/isolation/specs/*.spec, expected in test/isolation/expected

@@ -18,7 +18,7 @@ SELECT count(*) AS leads, (SELECT count(*) FROM stage_change) > 2000 AS has_hist
 -- The peak stage each lead keeps agrees with its history.
 SELECT count(*) AS peaks_that_differ
 FROM lead AS l
-WHERE l.peak_stage IS DISTINCT FROM peak_stage_at(l.lead_id, 'infinity');
+WHERE l.peak_stage IS DISTINCT FROM peak_stage_at(l.lead_id, now());
 
 -- leads_per_period
 SELECT sum(leads) AS leads FROM leads_per_period();

@@ -74,7 +74,7 @@ SELECT lead_gen.transition(1, 'opportunity', 'mine now');
 SELECT lead_gen.qualify(1, budget => 1);
 SELECT * FROM lead_gen.bant_status(1);
 SELECT count(*) AS explained FROM lead_gen.explain_score(1);
-SELECT lead_gen.stage_at(1, 'infinity');
+SELECT lead_gen.stage_at(1, pg_catalog.now());
 UPDATE lead_gen.lead SET stage = 'customer' WHERE lead_id = 1;
 INSERT INTO lead_gen.activity (lead_id, kind) SELECT lead_id, 'page_view' FROM lead_gen.lead;
 SELECT stage, reached FROM lead_gen.stage_funnel() WHERE stage IN ('prospect', 'lead', 'sql');

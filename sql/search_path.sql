@@ -109,7 +109,7 @@ SET LOCAL lead_gen.stage_reason = 'back';
 UPDATE lead_gen.lead SET stage = 'lead' WHERE lead_id = 2;
 COMMIT;
 SELECT * FROM lead_gen.bant_status(3);
-SELECT lead_gen.stage_at(1, 'infinity'), round(lead_gen.score_at(1, pg_catalog.now())::numeric) > 0 AS scored;
+SELECT lead_gen.stage_at(1, pg_catalog.now()), round(lead_gen.score_at(1, pg_catalog.now())::numeric) > 0 AS scored;
 SELECT count(*) > 0 AS explained FROM lead_gen.explain_score(1);
 SELECT count(*) AS criteria FROM lead_gen.explain_fit(1);
 SELECT round(lead_gen.icp_match(p.icp, l)::numeric) AS fit FROM lead_gen.profile p, lead_gen.lead l
@@ -118,7 +118,7 @@ SELECT count(*) >= 0 AS listed FROM lead_gen.sla_breach;
 SELECT count(*) AS leads FROM lead_gen.speed_to_lead;
 SELECT lead_gen.flag_sla_breaches() >= 0 AS flagged;
 SELECT count(*) > 0 AS rows FROM lead_gen.stage_funnel(group_by => 'cohort');
-SELECT count(*) > 0 AS rows FROM lead_gen.stage_funnel(group_by => 'campaign', as_of => 'infinity');
+SELECT count(*) > 0 AS rows FROM lead_gen.stage_funnel(group_by => 'campaign', as_of => pg_catalog.now());
 SELECT count(*) > 0 AS rows FROM lead_gen.leads_per_period(group_by => 'channel');
 SELECT count(*) > 0 AS rows FROM lead_gen.mql_acceptance();
 SELECT count(*) > 0 AS rows FROM lead_gen.time_in_stage(group_by => 'grade');

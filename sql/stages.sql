@@ -218,7 +218,7 @@ SELECT stage_at(:l7, :'t0'::timestamptz - interval '1 second') AS before_creatio
 	   stage_at(:l7, :'t1'::timestamptz - interval '1 microsecond') AS before_t1,
 	   stage_at(:l7, :'t1') AS at_t1,
 	   stage_at(:l7, :'t2') AS at_t2,
-	   stage_at(:l7, 'infinity') AS later,
+	   stage_at(:l7, now() + interval '1 year') AS later,
 	   stage_at(-1, now()) AS no_lead,
 	   stage_at(:l7, NULL) AS no_time;
 

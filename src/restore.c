@@ -8,14 +8,20 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/rls.h"
 
+#include "config.h"
 #include "restore.h"
 
 bool
 restore_in_progress(void)
 {
-	return !row_security;
+	/* applications run with row_security on: that case costs nothing */
+	if (row_security)
+		return false;
+	return superuser() || pg_class_ownercheck(lead_gen_relid("lead"), GetUserId());
 }
 
 PG_FUNCTION_INFO_V1(lead_gen_restoring);

@@ -17,6 +17,7 @@
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
 
+#include "derived.h"
 #include "lead_change.h"
 #include "score.h"
 #include "stage.h"
@@ -56,9 +57,9 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	Engagement *e = NULL;
 	double		score;
 	int			ncols = 5;
-	int			cols[10];
-	Datum		values[10];
-	bool		nulls[10] = {false, false, false, false, false, false, false, false, false, false};
+	int			cols[16];
+	Datum		values[16];
+	bool		nulls[16] = {false};
 	const StageEvent *events = NULL;
 	TimestampTz next = 0;
 	bool		have_next = false;
@@ -80,6 +81,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		scoring.col_fit = lead_column(desc, "fit");
 	}
 
+	derived_before_row(trigdata, tuple, scoring_busy > 0, &ncols, cols, values, nulls);
 	d = heap_getattr(tuple, scoring.col_fit, desc, &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
 	/*
@@ -194,6 +196,7 @@ lead_gen_lead_score(PG_FUNCTION_ARGS)
 	double		fit;
 	Engagement *e = NULL;
 
+	check_timestamp(at, "at");
 	scoring_load();
 	d = GetAttributeByName(row, "fit", &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);

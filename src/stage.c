@@ -564,6 +564,17 @@ threshold_met(const StageRule *r, double score, HeapTuple tuple, TupleDesc desc)
 	return true;
 }
 
+/*
+ * Roles that may change the stage machine may import leads with their
+ * history and bookkeeping (cause import); a restore does.
+ */
+static bool
+may_import_history(void)
+{
+	return restore_in_progress() ||
+		pg_class_aclcheck(stages.transition_relid, GetUserId(), ACL_UPDATE) == ACLCHECK_OK;
+}
+
 static void
 check_explicit_move(int64 lead_id, int from, int to, HeapTuple tuple, TupleDesc desc,
 					TimestampTz now)
@@ -641,29 +652,42 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 	to = stage_index(heap_getattr(tuple, stages.col_stage, desc, &isnull));
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		/* a lead's first stage is the one it arrives with: no history */
+		/*
+		 * A lead's first stage is the one it arrives with: no history, and
+		 * bookkeeping that says so, whatever the INSERT gives.  Those who
+		 * may import history (and a restore) import leads with theirs: what
+		 * they give is kept, and only what is missing filled in.
+		 */
 		Datum		created = heap_getattr(tuple, stages.col_created_at, desc, &isnull);
+		bool		keep = may_import_history();
+		bool		reached_mql = to >= STAGE_MQL && to <= STAGE_CUSTOMER;
 
 		(void) heap_getattr(tuple, stages.col_stage_changed_at, desc, &isnull);
-		if (isnull)
+		if (isnull || !keep)
 		{
 			cols[n] = stages.col_stage_changed_at;
 			values[n] = created;
 			nulls[n++] = false;
 		}
 		(void) heap_getattr(tuple, stages.col_mql_at, desc, &isnull);
-		if (isnull && to >= STAGE_MQL && to <= STAGE_CUSTOMER)
+		if ((isnull && reached_mql) || !keep)
 		{
 			cols[n] = stages.col_mql_at;
-			values[n] = created;
-			nulls[n++] = false;
+			values[n] = reached_mql ? created : (Datum) 0;
+			nulls[n++] = !reached_mql;
 		}
 		(void) heap_getattr(tuple, stages.col_peak_stage, desc, &isnull);
-		if (isnull)
+		if (isnull || !keep)
 		{
 			cols[n] = stages.col_peak_stage;
 			values[n] = stages.stage_datum[to <= STAGE_CUSTOMER ? to : 0];
 			nulls[n++] = false;
+		}
+		if (!keep)
+		{
+			cols[n] = stages.col_recycled_from;
+			values[n] = (Datum) 0;
+			nulls[n++] = true;
 		}
 		*ncols = n;
 		return;
@@ -956,8 +980,7 @@ lead_gen_stage_change_guard(PG_FUNCTION_ARGS)
 	stage_load();
 	trigdata = trigger_guard(fcinfo, "stage_change_guard", GUARD_BEFORE, GUARD_INSERT, GUARD_ROW,
 							 stages.stage_change_relid);
-	if (!writing_history && !restore_in_progress() &&
-		pg_class_aclcheck(stages.transition_relid, GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
+	if (!writing_history && !may_import_history())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to write stage history"),

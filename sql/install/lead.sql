@@ -23,14 +23,15 @@ CREATE TABLE @extschema@.campaign (
 	created_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT campaign_name_key UNIQUE (name),
 	CONSTRAINT campaign_name_check CHECK (pg_catalog.length(name) BETWEEN 1 AND 200),
-	CONSTRAINT campaign_spend_check CHECK (spend OPERATOR(pg_catalog.>=) 0),
+	CONSTRAINT campaign_spend_check CHECK (
+		spend OPERATOR(pg_catalog.>=) 0 AND spend OPERATOR(pg_catalog.<>) 'NaN'),
 	CONSTRAINT campaign_dates_check CHECK (ends_on OPERATOR(pg_catalog.>=) starts_on)
 );
 COMMENT ON TABLE @extschema@.campaign IS
 	'A marketing campaign: the channel it runs in, what it cost and when it ran';
 COMMENT ON COLUMN @extschema@.campaign.channel IS
 	'Channel: content, social, search, email, paid, event, referral, landing_page, direct, or a name of your own';
-COMMENT ON COLUMN @extschema@.campaign.spend IS 'Total spend over the campaign''s run, >= 0';
+COMMENT ON COLUMN @extschema@.campaign.spend IS 'Total spend over the campaign''s run, >= 0 (not NaN)';
 COMMENT ON COLUMN @extschema@.campaign.starts_on IS 'First day of the run (inclusive)';
 COMMENT ON COLUMN @extschema@.campaign.ends_on IS 'Last day of the run (inclusive); NULL while it runs';
 

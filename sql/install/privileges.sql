@@ -11,6 +11,27 @@
 -- Privileges: three levels, granted to roles of the DBA's choosing
 -- ---------------------------------------------------------------------------
 
+-- Only the owner of lead_gen's tables (or a member of it, or a superuser)
+-- can grant or revoke on them; anyone else's GRANT warns and does nothing.
+CREATE FUNCTION @extschema@.check_access_owner(verb text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	owner name := (SELECT r.rolname FROM pg_class AS c JOIN pg_roles AS r ON r.oid = c.relowner
+				   WHERE c.oid = '@extschema@.lead'::regclass);
+BEGIN
+	IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to % lead_gen access levels', verb
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Access levels are granted and revoked by the owner of lead_gen''s tables (role %I) or a member of it.', owner);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_access_owner(text) IS
+	'Errors (42501) unless the current user has the privileges of the owner of lead_gen''s tables; grant_access and revoke_access call it';
+
 -- Nothing of lead_gen is granted to PUBLIC but EXECUTE on functions, which
 -- run with the caller's rights (SECURITY INVOKER): without the table
 -- privileges below they can read or change nothing.
@@ -30,6 +51,7 @@ BEGIN
 		RAISE EXCEPTION 'unknown access level "%"', access
 			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
 	END IF;
+	PERFORM @extschema@.check_access_owner('grant');
 	-- readers: every table and view (scores, reports and triggers read the configuration)
 	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
 	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
@@ -65,6 +87,7 @@ BEGIN
 	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
 		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
 	END IF;
+	PERFORM @extschema@.check_access_owner('revoke');
 	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
 	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);
 	EXECUTE format('REVOKE USAGE ON SCHEMA @extschema@ FROM %I', role_name);

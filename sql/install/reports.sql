@@ -98,16 +98,21 @@ COMMENT ON FUNCTION @extschema@.leads_per_period(date, date, text, text) IS
 -- A lead's highest forward stage at a moment, from its history.
 CREATE FUNCTION @extschema@.peak_stage_at(lead_id bigint, at timestamptz)
 RETURNS @extschema@.lifecycle_stage
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT greatest(
+BEGIN
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'at must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN (SELECT greatest(
 		coalesce((SELECT c.from_stage FROM @extschema@.stage_change AS c
 				  WHERE c.lead_id = l.lead_id ORDER BY c.changed_at, c.stage_change_id LIMIT 1), l.stage),
 		(SELECT max(c.to_stage) FROM @extschema@.stage_change AS c
 		 WHERE c.lead_id = l.lead_id AND c.changed_at <= peak_stage_at.at AND c.to_stage <> 'disqualified'))
 	FROM @extschema@.lead AS l
-	WHERE l.lead_id = peak_stage_at.lead_id AND l.created_at <= peak_stage_at.at
+	WHERE l.lead_id = peak_stage_at.lead_id AND l.created_at <= peak_stage_at.at);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.peak_stage_at(bigint, timestamptz) IS
 	'The highest of prospect .. customer a lead had reached at a moment (its first stage if disqualified at once); NULL before it existed';
@@ -123,6 +128,9 @@ DECLARE
 	p record := @extschema@.report_period(from_date, to_date);
 BEGIN
 	PERFORM @extschema@.check_group_by(group_by);
+	IF NOT isfinite(as_of) THEN
+		RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
 	RETURN QUERY
 	WITH leads AS (
 		SELECT @extschema@.lead_segment(l, group_by, cn.name) AS seg,
@@ -419,7 +427,10 @@ BEGIN
 		SELECT t.*,
 			   row_number() OVER w AS i,
 			   count(*) OVER lw AS n,
-			   power(0.5, extract(epoch FROM t.conv_at - t.at)::float8 / hl) AS decay
+			   -- halvings since the lead's latest touch, not since conversion:
+			   -- the shares are the same, and the latest touch weighs 1, so
+			   -- the sum never underflows to 0 (and 2^-1000 is 0 credit)
+			   extract(epoch FROM max(t.at) OVER lw - t.at)::float8 / hl AS halvings
 		FROM t
 		WINDOW w AS (PARTITION BY t.lead_id ORDER BY t.at, t.ord),
 			   lw AS (PARTITION BY t.lead_id)),
@@ -427,7 +438,8 @@ BEGIN
 		SELECT r.*,
 			   coalesce(max(r.i) FILTER (WHERE r.at <= r.created_at) OVER lw, 1) AS creation_i,
 			   coalesce(max(r.i) FILTER (WHERE r.at <= r.opp_at) OVER lw, r.n) AS opp_i,
-			   sum(r.decay) OVER lw AS decay_sum
+			   CASE WHEN r.halvings > 1000 THEN 0 ELSE power(0.5, r.halvings) END AS decay,
+			   sum(CASE WHEN r.halvings > 1000 THEN 0 ELSE power(0.5, r.halvings) END) OVER lw AS decay_sum
 		FROM ranked AS r
 		WINDOW lw AS (PARTITION BY r.lead_id)),
 	credited AS (
@@ -483,6 +495,9 @@ BEGIN
 	END IF;
 	IF EXISTS (SELECT FROM unnest(counts) AS c WHERE c IS NULL OR c < 0) THEN
 		RAISE EXCEPTION 'funnel_chart counts must not be null or negative' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF EXISTS (SELECT FROM unnest(counts) AS c WHERE c IN ('NaN', 'Infinity')) THEN
+		RAISE EXCEPTION 'funnel_chart counts must be finite' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT max(c) INTO top FROM unnest(counts) AS c;
 	SELECT max(length(coalesce(l, ''))) INTO label_width FROM unnest(labels) AS l;

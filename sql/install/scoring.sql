@@ -163,18 +163,26 @@ BEGIN
 			USING ERRCODE = 'restrict_violation',
 				  HINT = 'Delete the rules of your own kinds; set the points of default rules to 0 to stop them counting.';
 	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.kind::text OPERATOR(pg_catalog.=) OLD.kind::text THEN
+		RETURN NEW;
+	END IF;
+	-- renaming one is deleting it: a restore would bring it back beside the new name
 	IF EXISTS (SELECT FROM @extschema@.default_scoring_rules() AS d
 			   WHERE d.kind::text OPERATOR(pg_catalog.=) OLD.kind::text) THEN
-		RAISE EXCEPTION 'cannot delete the default scoring rule for "%"', OLD.kind
+		RAISE EXCEPTION 'cannot % the default scoring rule for "%"',
+			CASE TG_OP WHEN 'UPDATE' THEN 'rename' ELSE 'delete' END, OLD.kind
 			USING ERRCODE = 'restrict_violation',
-				  HINT = 'Set its points to 0 (and moves_to to NULL, sales_touch to false) to stop it counting; a deleted default rule would come back after a dump and restore.';
+				  HINT = 'Set its points to 0 (and moves_to to NULL, sales_touch to false) to stop it counting, and add a rule for the new kind; a deleted default rule would come back after a dump and restore.';
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		RETURN NEW;
 	END IF;
 	RETURN OLD;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.scoring_rule_keep_defaults() IS
-	'BEFORE DELETE/TRUNCATE trigger: default rules (default_scoring_rules()) can be changed, not deleted';
-CREATE TRIGGER scoring_rule_keep_defaults BEFORE DELETE ON @extschema@.scoring_rule
+	'BEFORE UPDATE OF kind/DELETE/TRUNCATE trigger: default rules (default_scoring_rules()) can be changed, not renamed or deleted';
+CREATE TRIGGER scoring_rule_keep_defaults BEFORE UPDATE OF kind OR DELETE ON @extschema@.scoring_rule
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
 CREATE TRIGGER scoring_rule_no_truncate BEFORE TRUNCATE ON @extschema@.scoring_rule
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
@@ -204,7 +212,7 @@ RETURNS boolean
 AS 'MODULE_PATHNAME', 'lead_gen_restoring'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.restoring() IS
-	'Whether this session replays a dump (pg_dump output runs with row_security off); the triggers then rebuild derived values from what is restored and do nothing else';
+	'Whether this session replays a dump: row_security is off (as in pg_dump''s output) and the role is a superuser or the owner of lead_gen''s tables, which a writer cannot fake; the triggers then keep what is restored, rebuild derived values from it and do nothing else';
 
 -- pg_dump orders the rows of lead_gen's tables by their foreign keys only:
 -- leads and their activity may be restored before the rules and settings
@@ -583,9 +591,15 @@ CREATE FUNCTION @extschema@.explain_score(lead_id bigint, at timestamptz DEFAULT
 	OUT component text, OUT kind text, OUT events bigint, OUT raw_points float8,
 	OUT capped_points float8, OUT decay float8, OUT points float8)
 RETURNS SETOF record
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+	IF NOT isfinite(explain_score.at) THEN
+		RAISE EXCEPTION 'at must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN QUERY
 	WITH s AS (
 		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap
 		FROM @extschema@.scoring_settings AS st),
@@ -624,9 +638,10 @@ AS $$
 			   -s.engagement_weight * (t.value - s.engagement_cap)
 		FROM total AS t CROSS JOIN s
 		WHERE t.value > s.engagement_cap AND EXISTS (SELECT FROM l))
-	SELECT component, kind, events, raw_points, capped_points, decay, points
-	FROM parts
-	ORDER BY part, weight DESC, kind
+	SELECT x.component, x.kind, x.events, x.raw_points, x.capped_points, x.decay, x.points
+	FROM parts AS x
+	ORDER BY x.part, x.weight DESC, x.kind;
+END
 $$;
 COMMENT ON FUNCTION @extschema@.explain_score(bigint, timestamptz) IS
 	'A lead''s score at a time (default now), replayed from its activity under today''s rules and fit: one row for fit, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';

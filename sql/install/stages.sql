@@ -309,10 +309,14 @@ COMMENT ON FUNCTION @extschema@.qualify(bigint, numeric, text, boolean, date) IS
 
 CREATE FUNCTION @extschema@.stage_at(lead_id bigint, at timestamptz)
 RETURNS @extschema@.lifecycle_stage
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT coalesce(
+BEGIN
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'at must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN (SELECT coalesce(
 		(SELECT c.to_stage FROM @extschema@.stage_change AS c
 		 WHERE c.lead_id = l.lead_id AND c.changed_at <= stage_at.at
 		 ORDER BY c.changed_at DESC, c.stage_change_id DESC LIMIT 1),
@@ -321,7 +325,8 @@ AS $$
 		 ORDER BY c.changed_at, c.stage_change_id LIMIT 1),
 		l.stage)
 	FROM @extschema@.lead AS l
-	WHERE l.lead_id = stage_at.lead_id AND l.created_at <= stage_at.at
+	WHERE l.lead_id = stage_at.lead_id AND l.created_at <= stage_at.at);
+END
 $$;
 COMMENT ON FUNCTION @extschema@.stage_at(bigint, timestamptz) IS
 	'The stage a lead had at a moment, from its history; NULL before it was created or for no such lead';

@@ -71,9 +71,12 @@ COMMENT ON DOMAIN @extschema@.consent_status IS 'Marketing consent: unknown, sub
 CREATE DOMAIN @extschema@.head_count AS integer
 	CONSTRAINT head_count_check CHECK (VALUE OPERATOR(pg_catalog.>=) 0);
 COMMENT ON DOMAIN @extschema@.head_count IS 'A number of employees, >= 0';
+-- numeric has NaN, which compares greater than every number: >= 0 alone
+-- lets it in, and one NaN makes every sum and average over it NaN
 CREATE DOMAIN @extschema@.amount AS numeric(16,2)
-	CONSTRAINT amount_check CHECK (VALUE OPERATOR(pg_catalog.>=) 0);
-COMMENT ON DOMAIN @extschema@.amount IS 'An amount of money, >= 0, with cents';
+	CONSTRAINT amount_check CHECK (
+		VALUE OPERATOR(pg_catalog.>=) 0 AND VALUE OPERATOR(pg_catalog.<>) 'NaN');
+COMMENT ON DOMAIN @extschema@.amount IS 'An amount of money, >= 0 (not NaN), with cents';
 CREATE DOMAIN @extschema@.json_object AS jsonb
 	CONSTRAINT json_object_check CHECK (
 		pg_catalog.jsonb_typeof(VALUE) OPERATOR(pg_catalog.=) 'object'

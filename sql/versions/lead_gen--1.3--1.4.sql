@@ -11,7 +11,7 @@ RETURNS boolean
 AS 'MODULE_PATHNAME', 'lead_gen_restoring'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.restoring() IS
-	'Whether this session replays a dump (pg_dump output runs with row_security off); the triggers then rebuild derived values from what is restored and do nothing else';
+	'Whether this session replays a dump: row_security is off (as in pg_dump''s output) and the role is a superuser or the owner of lead_gen''s tables, which a writer cannot fake; the triggers then keep what is restored, rebuild derived values from it and do nothing else';
 
 CREATE OR REPLACE FUNCTION @extschema@.scoring_mark_changed()
 RETURNS trigger LANGUAGE plpgsql
@@ -128,14 +128,542 @@ BEGIN
 			USING ERRCODE = 'restrict_violation',
 				  HINT = 'Delete the rules of your own kinds; set the points of default rules to 0 to stop them counting.';
 	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.kind::text OPERATOR(pg_catalog.=) OLD.kind::text THEN
+		RETURN NEW;
+	END IF;
+	-- renaming one is deleting it: a restore would bring it back beside the new name
 	IF EXISTS (SELECT FROM @extschema@.default_scoring_rules() AS d
 			   WHERE d.kind::text OPERATOR(pg_catalog.=) OLD.kind::text) THEN
-		RAISE EXCEPTION 'cannot delete the default scoring rule for "%"', OLD.kind
+		RAISE EXCEPTION 'cannot % the default scoring rule for "%"',
+			CASE TG_OP WHEN 'UPDATE' THEN 'rename' ELSE 'delete' END, OLD.kind
 			USING ERRCODE = 'restrict_violation',
-				  HINT = 'Set its points to 0 (and moves_to to NULL, sales_touch to false) to stop it counting; a deleted default rule would come back after a dump and restore.';
+				  HINT = 'Set its points to 0 (and moves_to to NULL, sales_touch to false) to stop it counting, and add a rule for the new kind; a deleted default rule would come back after a dump and restore.';
+	END IF;
+	IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' THEN
+		RETURN NEW;
 	END IF;
 	RETURN OLD;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.scoring_rule_keep_defaults() IS
-	'BEFORE DELETE/TRUNCATE trigger: default rules (default_scoring_rules()) can be changed, not deleted';
+	'BEFORE UPDATE OF kind/DELETE/TRUNCATE trigger: default rules (default_scoring_rules()) can be changed, not renamed or deleted';
+-- renaming a default rule is refused too
+DROP TRIGGER scoring_rule_keep_defaults ON @extschema@.scoring_rule;
+CREATE TRIGGER scoring_rule_keep_defaults BEFORE UPDATE OF kind OR DELETE ON @extschema@.scoring_rule
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.scoring_rule_keep_defaults();
+
+-- ---------------------------------------------------------------------------
+-- Trust, round two
+-- ---------------------------------------------------------------------------
+
+-- Data that 1.3 let in and 1.4 refuses is repaired, each repair counted in
+-- a WARNING (PostgreSQL does not show an extension script's NOTICEs).
+-- A writer could write what lead_gen derives (1.4 refuses it in C, see
+-- src/derived.c and stage.c): what can be recomputed is, first (repairing
+-- the BANT rule below marks the configuration changed).  Engagement and
+-- first touch from the activity, as recompute_all() would (unless the rules
+-- changed since the last recompute: then the next rescore() recomputes every
+-- lead anyway), and times in the future.
+DO $$
+DECLARE
+	n bigint;
+BEGIN
+	IF EXISTS (SELECT FROM @extschema@.scoring_state AS s
+			   WHERE s.changed_at > coalesce(s.recomputed_at, '-infinity')) THEN
+		RAISE WARNING 'lead_gen 1.4: the scoring rules changed since the last recompute: the next rescore() recomputes every lead''s engagement and first touch';
+	ELSE
+		WITH h AS (
+			SELECT * FROM @extschema@.history_state(0, 9223372036854775807)),
+		wrong AS (
+			SELECT l.lead_id, h.engagement, h.first_touch_at
+			FROM @extschema@.lead AS l
+			LEFT JOIN h ON h.lead_id = l.lead_id
+			CROSS JOIN LATERAL (SELECT greatest(@extschema@.engagement_as_of(l.engagement),
+												@extschema@.engagement_as_of(h.engagement)) AS t) AS at
+			CROSS JOIN LATERAL (SELECT coalesce(@extschema@.engagement_value(l.engagement, at.t), 0) AS stored,
+									   coalesce(@extschema@.engagement_value(h.engagement, at.t), 0) AS recomputed) AS v
+			WHERE l.first_touch_at IS DISTINCT FROM h.first_touch_at
+			   OR abs(v.stored - v.recomputed) > 1e-9 * greatest(abs(v.stored), abs(v.recomputed), 1e-6)
+			   OR @extschema@.engagement_half_life(l.engagement) <> @extschema@.engagement_half_life(h.engagement)),
+		fixed AS (
+			UPDATE @extschema@.lead AS l
+			SET engagement = w.engagement, first_touch_at = w.first_touch_at
+			FROM wrong AS w
+			WHERE w.lead_id = l.lead_id
+			RETURNING 1)
+		SELECT count(*) INTO n FROM fixed;
+		IF n > 0 THEN
+			RAISE WARNING 'lead_gen 1.4: % leads'' engagement or first touch recomputed from their activity', n;
+		END IF;
+	END IF;
+	UPDATE @extschema@.lead AS l
+	SET created_at = least(l.created_at, now()), updated_at = least(l.updated_at, now())
+	WHERE l.created_at > now() OR l.updated_at > now();
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		RAISE WARNING 'lead_gen 1.4: % leads created or updated in the future now say now', n;
+	END IF;
+END
+$$;
+
+-- NaN passed ">= 0": amounts become NULL (unknown),
+-- spend and the BANT minimum 0.
+DO $$
+DECLARE
+	n bigint;
+	total bigint := 0;
+BEGIN
+	UPDATE @extschema@.lead SET budget = NULL WHERE budget = 'NaN';
+	GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+	UPDATE @extschema@.lead SET annual_revenue = NULL WHERE annual_revenue = 'NaN';
+	GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+	IF total > 0 THEN
+		RAISE WARNING 'lead_gen 1.4: % NaN budgets and annual revenues of leads set to NULL', total;
+	END IF;
+	UPDATE @extschema@.campaign SET spend = 0 WHERE spend = 'NaN';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		RAISE WARNING 'lead_gen 1.4: % NaN campaign spends set to 0', n;
+	END IF;
+	UPDATE @extschema@.bant_rule SET min_budget = 0 WHERE min_budget = 'NaN';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		RAISE WARNING 'lead_gen 1.4: a NaN BANT minimum budget set to 0';
+	END IF;
+END
+$$;
+ALTER DOMAIN @extschema@.amount DROP CONSTRAINT amount_check;
+ALTER DOMAIN @extschema@.amount ADD CONSTRAINT amount_check CHECK (
+		VALUE OPERATOR(pg_catalog.>=) 0 AND VALUE OPERATOR(pg_catalog.<>) 'NaN');
+COMMENT ON DOMAIN @extschema@.amount IS 'An amount of money, >= 0 (not NaN), with cents';
+ALTER TABLE @extschema@.campaign DROP CONSTRAINT campaign_spend_check;
+ALTER TABLE @extschema@.campaign ADD CONSTRAINT campaign_spend_check CHECK (
+		spend OPERATOR(pg_catalog.>=) 0 AND spend OPERATOR(pg_catalog.<>) 'NaN');
+COMMENT ON COLUMN @extschema@.campaign.spend IS 'Total spend over the campaign''s run, >= 0 (not NaN)';
+
+-- The stage bookkeeping an INSERT could give: where it disagrees with the
+-- lead's history, the history wins (it is what the as_of reports read, and
+-- what lead_gen keeps them equal to): the peak is the highest stage the
+-- history shows, mql_at when it first reached mql or beyond, and
+-- stage_changed_at its last change.  The lead trigger keeps these as they
+-- are on UPDATE, so it steps aside for the repair.
+ALTER TABLE @extschema@.lead DISABLE TRIGGER lead_score;
+DO $$
+DECLARE
+	n bigint;
+BEGIN
+	WITH h AS (
+		SELECT l.lead_id,
+			   CASE WHEN p.peak = 'disqualified' THEN 'prospect' ELSE p.peak END AS peak,
+			   @extschema@.reached_at(l.lead_id, 'mql') AS mql_at,
+			   coalesce((SELECT max(c.changed_at) FROM @extschema@.stage_change AS c
+						 WHERE c.lead_id = l.lead_id), l.created_at) AS changed_at
+		FROM @extschema@.lead AS l
+		-- 1.3's peak_stage_at (replaced below), for which infinity is after everything
+		CROSS JOIN LATERAL (SELECT @extschema@.peak_stage_at(l.lead_id, 'infinity') AS peak) AS p),
+	fixed AS (
+		UPDATE @extschema@.lead AS l
+		SET peak_stage = h.peak, mql_at = h.mql_at, stage_changed_at = h.changed_at
+		FROM h
+		WHERE h.lead_id = l.lead_id
+		  AND (l.peak_stage IS DISTINCT FROM h.peak OR l.mql_at IS DISTINCT FROM h.mql_at
+			   OR l.stage_changed_at IS DISTINCT FROM h.changed_at)
+		RETURNING 1)
+	SELECT count(*) INTO n FROM fixed;
+	IF n > 0 THEN
+		RAISE WARNING 'lead_gen 1.4: % leads'' peak stage, mql_at or stage_changed_at set to what their stage history says', n;
+	END IF;
+END
+$$;
+ALTER TABLE @extschema@.lead ENABLE TRIGGER lead_score;
+
+-- A renamed default rule is put back beside the new name.
+DO $$
+DECLARE
+	n bigint;
+BEGIN
+	INSERT INTO @extschema@.scoring_rule
+	SELECT d.* FROM @extschema@.default_scoring_rules() AS d
+	WHERE NOT EXISTS (SELECT FROM @extschema@.scoring_rule AS r WHERE r.kind::text = d.kind::text);
+	GET DIAGNOSTICS n = ROW_COUNT;
+	IF n > 0 THEN
+		RAISE WARNING 'lead_gen 1.4: % renamed default scoring rules put back (with their default points)', n;
+	END IF;
+END
+$$;
+
+-- Negligible time-decay credit is 0, and a lead's credits still add up to 1.
+
+CREATE OR REPLACE FUNCTION @extschema@.attribution(model text DEFAULT 'linear',
+	to_stage @extschema@.lifecycle_stage DEFAULT 'customer', from_date date DEFAULT NULL,
+	to_date date DEFAULT NULL, by text DEFAULT 'campaign', half_life interval DEFAULT '7 days')
+RETURNS TABLE (campaign_id bigint, campaign text, channel text, conversions numeric, touches bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record := @extschema@.report_period(from_date, to_date);
+	hl float8;
+BEGIN
+	IF model IS NULL OR model NOT IN ('first_touch', 'last_touch', 'linear', 'u_shaped', 'w_shaped', 'time_decay') THEN
+		RAISE EXCEPTION 'unknown attribution model "%"', model
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Models: first_touch, last_touch, linear, u_shaped, w_shaped, time_decay.';
+	END IF;
+	IF by IS NULL OR by NOT IN ('campaign', 'channel') THEN
+		RAISE EXCEPTION 'attribution is by campaign or by channel, not "%"', by
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF to_stage IS NULL OR to_stage = 'disqualified' OR to_stage = 'prospect' THEN
+		RAISE EXCEPTION 'attribution needs a stage from lead to customer, not %', coalesce(to_stage::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	hl := extract(epoch FROM half_life);
+	IF hl IS NULL OR hl <= 0 THEN
+		RAISE EXCEPTION 'half_life must be positive' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN QUERY
+	WITH conv AS (
+		SELECT l.lead_id, l.created_at, l.campaign_id,
+			   @extschema@.reached_at(l.lead_id, attribution.to_stage) AS conv_at,
+			   @extschema@.reached_at(l.lead_id, 'opportunity') AS opp_at
+		FROM @extschema@.lead AS l
+		WHERE l.peak_stage >= attribution.to_stage),
+	-- the touches before conversion: activity with a campaign, and the
+	-- campaign that brought the lead, at its creation
+	t AS (
+		SELECT v.lead_id, a.campaign_id AS cid, a.occurred_at AS at, a.activity_id AS ord,
+			   v.conv_at, v.created_at, v.opp_at
+		FROM conv AS v
+		JOIN @extschema@.activity AS a ON a.lead_id = v.lead_id
+		WHERE v.conv_at >= p.from_ts AND v.conv_at < p.to_ts
+		  AND a.campaign_id IS NOT NULL AND a.occurred_at <= v.conv_at
+		UNION ALL
+		SELECT v.lead_id, v.campaign_id, v.created_at, 0, v.conv_at, v.created_at, v.opp_at
+		FROM conv AS v
+		WHERE v.conv_at >= p.from_ts AND v.conv_at < p.to_ts AND v.campaign_id IS NOT NULL),
+	ranked AS (
+		SELECT t.*,
+			   row_number() OVER w AS i,
+			   count(*) OVER lw AS n,
+			   -- halvings since the lead's latest touch, not since conversion:
+			   -- the shares are the same, and the latest touch weighs 1, so
+			   -- the sum never underflows to 0 (and 2^-1000 is 0 credit)
+			   extract(epoch FROM max(t.at) OVER lw - t.at)::float8 / hl AS halvings
+		FROM t
+		WINDOW w AS (PARTITION BY t.lead_id ORDER BY t.at, t.ord),
+			   lw AS (PARTITION BY t.lead_id)),
+	anchored AS (
+		SELECT r.*,
+			   coalesce(max(r.i) FILTER (WHERE r.at <= r.created_at) OVER lw, 1) AS creation_i,
+			   coalesce(max(r.i) FILTER (WHERE r.at <= r.opp_at) OVER lw, r.n) AS opp_i,
+			   CASE WHEN r.halvings > 1000 THEN 0 ELSE power(0.5, r.halvings) END AS decay,
+			   sum(CASE WHEN r.halvings > 1000 THEN 0 ELSE power(0.5, r.halvings) END) OVER lw AS decay_sum
+		FROM ranked AS r
+		WINDOW lw AS (PARTITION BY r.lead_id)),
+	credited AS (
+		SELECT a.cid, CASE model
+			WHEN 'first_touch' THEN CASE WHEN a.i = 1 THEN 1 ELSE 0 END
+			WHEN 'last_touch' THEN CASE WHEN a.i = a.n THEN 1 ELSE 0 END
+			WHEN 'linear' THEN 1.0 / a.n
+			WHEN 'time_decay' THEN a.decay / a.decay_sum
+			WHEN 'u_shaped' THEN
+				CASE WHEN a.i = 1 THEN 0.4 ELSE 0 END + CASE WHEN a.i = a.n THEN 0.4 ELSE 0 END
+				+ CASE WHEN a.n <= 2 THEN 0.2 / a.n
+					   WHEN a.i > 1 AND a.i < a.n THEN 0.2 / (a.n - 2) ELSE 0 END
+			ELSE	-- w_shaped
+				CASE WHEN a.i = 1 THEN 0.3 ELSE 0 END + CASE WHEN a.i = a.creation_i THEN 0.3 ELSE 0 END
+				+ CASE WHEN a.i = a.opp_i THEN 0.3 ELSE 0 END
+				+ CASE WHEN a.n - (SELECT count(DISTINCT x) FROM unnest(ARRAY[1, a.creation_i, a.opp_i]) AS x) = 0
+					   THEN 0.1 / a.n
+					   WHEN a.i NOT IN (1, a.creation_i, a.opp_i)
+					   THEN 0.1 / (a.n - (SELECT count(DISTINCT x) FROM unnest(ARRAY[1, a.creation_i, a.opp_i]) AS x))
+					   ELSE 0 END
+			END::numeric AS credit
+		FROM anchored AS a)
+	SELECT CASE WHEN by = 'campaign' THEN c.campaign_id END,
+		   CASE WHEN by = 'campaign' THEN min(c.name) END,
+		   c.channel::text, round(sum(x.credit), 3), count(*)
+	FROM credited AS x
+	JOIN @extschema@.campaign AS c ON c.campaign_id = x.cid
+	GROUP BY 1, 3
+	ORDER BY 4 DESC, 3, 1;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.attribution(text, @extschema@.lifecycle_stage, date, date, text, interval) IS
+	'Credit for the leads that reached a stage (default customer) in a period, shared among the campaigns (or channels) that touched them before: first_touch, last_touch, linear, u_shaped (40/20/40), w_shaped (30 first, 30 lead creation, 30 opportunity, 10 spread), time_decay (half-life); a lead''s credits add up to 1';
+
+
+-- One rule for infinite times: a moment lead_gen is asked about (at, as_of)
+-- must be finite (22008); a bound of a period may be infinite.
+
+CREATE OR REPLACE FUNCTION @extschema@.peak_stage_at(lead_id bigint, at timestamptz)
+RETURNS @extschema@.lifecycle_stage
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'at must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN (SELECT greatest(
+		coalesce((SELECT c.from_stage FROM @extschema@.stage_change AS c
+				  WHERE c.lead_id = l.lead_id ORDER BY c.changed_at, c.stage_change_id LIMIT 1), l.stage),
+		(SELECT max(c.to_stage) FROM @extschema@.stage_change AS c
+		 WHERE c.lead_id = l.lead_id AND c.changed_at <= peak_stage_at.at AND c.to_stage <> 'disqualified'))
+	FROM @extschema@.lead AS l
+	WHERE l.lead_id = peak_stage_at.lead_id AND l.created_at <= peak_stage_at.at);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.peak_stage_at(bigint, timestamptz) IS
+	'The highest of prospect .. customer a lead had reached at a moment (its first stage if disqualified at once); NULL before it existed';
+
+CREATE OR REPLACE FUNCTION @extschema@.stage_funnel(from_date date DEFAULT NULL, to_date date DEFAULT NULL,
+	group_by text DEFAULT NULL, as_of timestamptz DEFAULT NULL)
+RETURNS TABLE (segment text, stage @extschema@.lifecycle_stage, reached bigint,
+			   pct_of_leads numeric, pct_of_previous numeric)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record := @extschema@.report_period(from_date, to_date);
+BEGIN
+	PERFORM @extschema@.check_group_by(group_by);
+	IF NOT isfinite(as_of) THEN
+		RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN QUERY
+	WITH leads AS (
+		SELECT @extschema@.lead_segment(l, group_by, cn.name) AS seg,
+			   CASE WHEN as_of IS NULL THEN l.peak_stage
+					ELSE @extschema@.peak_stage_at(l.lead_id, as_of) END AS peak
+		FROM @extschema@.lead AS l
+		LEFT JOIN @extschema@.campaign AS cn ON cn.campaign_id = l.campaign_id AND group_by = 'campaign'
+		WHERE l.created_at >= p.from_ts AND l.created_at < p.to_ts
+		  AND (as_of IS NULL OR l.created_at <= as_of)),
+	per_peak AS (
+		SELECT x.seg, x.peak, count(*) AS n FROM leads AS x GROUP BY x.seg, x.peak),
+	counts AS (
+		SELECT x.seg, s.stage, coalesce(sum(x.n) FILTER (WHERE x.peak >= s.stage), 0)::bigint AS n,
+			   sum(x.n)::bigint AS total
+		FROM per_peak AS x
+		CROSS JOIN unnest(enum_range('prospect'::@extschema@.lifecycle_stage, 'customer')) AS s(stage)
+		GROUP BY x.seg, s.stage)
+	SELECT c.seg, c.stage, c.n,
+		   round(100.0 * c.n / nullif(c.total, 0), 1),
+		   round(100.0 * c.n / nullif(lag(c.n) OVER (PARTITION BY c.seg ORDER BY c.stage), 0), 1)
+	FROM counts AS c
+	ORDER BY c.seg, c.stage;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.stage_funnel(date, date, text, timestamptz) IS
+	'The stage funnel of the leads created in a period: per segment and stage, how many reached it (or a later one), as a share of all and of the stage before; as_of: as it stood then';
+
+CREATE OR REPLACE FUNCTION @extschema@.stage_at(lead_id bigint, at timestamptz)
+RETURNS @extschema@.lifecycle_stage
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT isfinite(at) THEN
+		RAISE EXCEPTION 'at must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN (SELECT coalesce(
+		(SELECT c.to_stage FROM @extschema@.stage_change AS c
+		 WHERE c.lead_id = l.lead_id AND c.changed_at <= stage_at.at
+		 ORDER BY c.changed_at DESC, c.stage_change_id DESC LIMIT 1),
+		(SELECT c.from_stage FROM @extschema@.stage_change AS c
+		 WHERE c.lead_id = l.lead_id AND c.changed_at > stage_at.at
+		 ORDER BY c.changed_at, c.stage_change_id LIMIT 1),
+		l.stage)
+	FROM @extschema@.lead AS l
+	WHERE l.lead_id = stage_at.lead_id AND l.created_at <= stage_at.at);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.stage_at(bigint, timestamptz) IS
+	'The stage a lead had at a moment, from its history; NULL before it was created or for no such lead';
+
+CREATE OR REPLACE FUNCTION @extschema@.explain_score(lead_id bigint, at timestamptz DEFAULT pg_catalog.now(),
+	OUT component text, OUT kind text, OUT events bigint, OUT raw_points float8,
+	OUT capped_points float8, OUT decay float8, OUT points float8)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+BEGIN
+	IF NOT isfinite(explain_score.at) THEN
+		RAISE EXCEPTION 'at must be a finite timestamp' USING ERRCODE = 'datetime_field_overflow';
+	END IF;
+	RETURN QUERY
+	WITH s AS (
+		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap
+		FROM @extschema@.scoring_settings AS st),
+	acts AS (
+		SELECT a.kind, a.occurred_at, r.points, r.daily_cap,
+			   row_number() OVER (PARTITION BY a.kind, (a.occurred_at AT TIME ZONE 'UTC')::date
+								  ORDER BY a.occurred_at, a.activity_id) AS nth
+		FROM @extschema@.activity AS a
+		LEFT JOIN @extschema@.scoring_rule AS r ON r.kind = a.kind
+		WHERE a.lead_id = explain_score.lead_id AND a.occurred_at <= explain_score.at),
+	per_kind AS (
+		SELECT a.kind::text AS kind, count(*) AS events, a.points,
+			   coalesce(sum(a.points), 0) AS raw_points,
+			   coalesce(sum(a.points) FILTER (WHERE a.daily_cap IS NOT NULL AND a.nth > a.daily_cap), 0) AS capped,
+			   coalesce(@extschema@.engagement_value(
+							@extschema@.engagement_sum(a.points, a.occurred_at, s.half_life)
+								FILTER (WHERE a.daily_cap IS NULL OR a.nth <= a.daily_cap),
+							explain_score.at), 0) AS value
+		FROM acts AS a CROSS JOIN s
+		GROUP BY a.kind, a.points),
+	total AS (SELECT coalesce(sum(value), 0) AS value FROM per_kind),
+	l AS (SELECT coalesce(x.fit, 0) AS fit FROM @extschema@.lead AS x WHERE x.lead_id = explain_score.lead_id),
+	parts AS (
+		SELECT 1 AS part, 0::float8 AS weight, 'fit' AS component, NULL::text AS kind, NULL::bigint AS events,
+			   NULL::float8 AS raw_points, NULL::float8 AS capped_points, NULL::float8 AS decay,
+			   s.fit_weight * l.fit AS points
+		FROM l CROSS JOIN s
+		UNION ALL
+		SELECT CASE WHEN p.points IS NULL THEN 3 ELSE 2 END, p.value,
+			   CASE WHEN p.points IS NULL THEN 'no rule' ELSE 'activity' END, p.kind, p.events,
+			   p.raw_points, 0 - p.capped, p.value - (p.raw_points - p.capped),
+			   s.engagement_weight * p.value
+		FROM per_kind AS p CROSS JOIN s
+		UNION ALL
+		SELECT 4, 0, 'engagement cap', NULL, NULL, NULL, NULL, NULL,
+			   -s.engagement_weight * (t.value - s.engagement_cap)
+		FROM total AS t CROSS JOIN s
+		WHERE t.value > s.engagement_cap AND EXISTS (SELECT FROM l))
+	SELECT x.component, x.kind, x.events, x.raw_points, x.capped_points, x.decay, x.points
+	FROM parts AS x
+	ORDER BY x.part, x.weight DESC, x.kind;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.explain_score(bigint, timestamptz) IS
+	'A lead''s score at a time (default now), replayed from its activity under today''s rules and fit: one row for fit, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';
+
+CREATE OR REPLACE FUNCTION @extschema@.funnel_chart(labels text[], counts numeric[], width integer DEFAULT 40)
+RETURNS SETOF text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	top numeric;
+	label_width int;
+	number_width int;
+	bar int;
+BEGIN
+	IF labels IS NULL OR counts IS NULL OR cardinality(labels) <> cardinality(counts) THEN
+		RAISE EXCEPTION 'funnel_chart needs as many counts as labels'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF width IS NULL OR width < 1 OR width > 200 THEN
+		RAISE EXCEPTION 'funnel_chart width must be from 1 to 200' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF EXISTS (SELECT FROM unnest(counts) AS c WHERE c IS NULL OR c < 0) THEN
+		RAISE EXCEPTION 'funnel_chart counts must not be null or negative' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF EXISTS (SELECT FROM unnest(counts) AS c WHERE c IN ('NaN', 'Infinity')) THEN
+		RAISE EXCEPTION 'funnel_chart counts must be finite' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT max(c) INTO top FROM unnest(counts) AS c;
+	SELECT max(length(coalesce(l, ''))) INTO label_width FROM unnest(labels) AS l;
+	SELECT max(length(c::text)) INTO number_width FROM unnest(counts) AS c;
+	FOR i IN 1 .. coalesce(cardinality(labels), 0) LOOP
+		bar := CASE WHEN top > 0 THEN round(width * counts[i] / top)::int ELSE 0 END;
+		IF bar = 0 AND counts[i] > 0 THEN
+			bar := 1;
+		END IF;
+		RETURN NEXT rpad(coalesce(labels[i], ''), label_width) || ' '
+			|| lpad(counts[i]::text, number_width) || ' '
+			|| repeat(' ', (width - bar) / 2) || repeat('█', bar) || repeat(' ', width - bar - (width - bar) / 2)
+			|| CASE WHEN i = 1 OR counts[1] = 0 THEN ''
+					ELSE ' ' || to_char(100.0 * counts[i] / counts[1], 'FM990.0') || '%' END;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.funnel_chart(text[], numeric[], integer) IS
+	'A funnel as centred text bars, one line per step: label, count, bar (width characters for the largest), share of the first step';
+
+
+-- grant_access() and revoke_access() by a role that cannot grant fail.
+
+CREATE FUNCTION @extschema@.check_access_owner(verb text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	owner name := (SELECT r.rolname FROM pg_class AS c JOIN pg_roles AS r ON r.oid = c.relowner
+				   WHERE c.oid = '@extschema@.lead'::regclass);
+BEGIN
+	IF NOT pg_has_role(current_user, owner, 'USAGE') THEN
+		RAISE EXCEPTION 'permission denied to % lead_gen access levels', verb
+			USING ERRCODE = 'insufficient_privilege',
+				  DETAIL = format('Access levels are granted and revoked by the owner of lead_gen''s tables (role %I) or a member of it.', owner);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_access_owner(text) IS
+	'Errors (42501) unless the current user has the privileges of the owner of lead_gen''s tables; grant_access and revoke_access call it';
+
+CREATE OR REPLACE FUNCTION @extschema@.grant_access(role_name name, access text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
+				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule';
+BEGIN
+	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin') THEN
+		RAISE EXCEPTION 'unknown access level "%"', access
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
+	END IF;
+	PERFORM @extschema@.check_access_owner('grant');
+	-- readers: every table and view (scores, reports and triggers read the configuration)
+	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
+	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
+	IF access IN ('writer', 'admin') THEN
+		-- writers: leads, activity, campaigns; the history their stage changes write
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.activity TO %I', role_name);
+		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
+		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
+					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq TO %I',
+					   role_name);
+	END IF;
+	IF access = 'admin' THEN
+		-- admins: the configuration (and so forced stage moves), deleting leads,
+		-- and what rescore() and recompute_all() write
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag TO %I', role_name);
+		-- forget() erases the reasons in the history
+		EXECUTE format('GRANT UPDATE (reason) ON @extschema@.stage_change TO %I', role_name);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete and forget leads, run rescore and recompute_all)';
+
+CREATE OR REPLACE FUNCTION @extschema@.revoke_access(role_name name)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
+		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
+	END IF;
+	PERFORM @extschema@.check_access_owner('revoke');
+	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE USAGE ON SCHEMA @extschema@ FROM %I', role_name);
+END
+$$;
+COMMENT ON FUNCTION @extschema@.revoke_access(name) IS
+	'Revokes every privilege grant_access gave a role';
