@@ -115,6 +115,26 @@ DROP POLICY history_team ON lead_gen.stage_change;
 ALTER TABLE lead_gen.lead DISABLE ROW LEVEL SECURITY;
 ALTER TABLE lead_gen.activity DISABLE ROW LEVEL SECURITY;
 ALTER TABLE lead_gen.stage_change DISABLE ROW LEVEL SECURITY;
+-- capture and identity take the writer level; their configuration and the purge the admin's
+SET ROLE lg_team_a;
+SELECT lead_gen.track('lg-cookie', 'page_view', now() - interval '1 hour') AS anonymous;
+SELECT lead_gen.capture('{"email": "form@priv.example", "first_name": "Fay"}', 'lg-cookie', 'lg-key') > 0 AS captured;
+SELECT count(*) AS activities_of_the_form_lead FROM lead_gen.activity AS a JOIN lead_gen.lead AS l USING (lead_id)
+WHERE l.email = 'form@priv.example';
+SELECT lead_gen.track('lg-cookie-2', 'page_view') IS NULL AS anonymous;
+SELECT lead_gen.purge_anonymous();
+UPDATE lead_gen.capture_field SET overwrite = true WHERE field = 'email';
+UPDATE lead_gen.identity_settings SET anonymous_retention = '1 day';
+RESET ROLE;
+SET ROLE lg_reader;
+SELECT lead_gen.track('lg-cookie', 'page_view');
+SELECT lead_gen.capture('{"email": "form2@priv.example"}');
+RESET ROLE;
+SET ROLE lg_admin;
+SELECT lead_gen.purge_anonymous() AS purged;
+UPDATE lead_gen.identity_settings SET anonymous_retention = '30 days';
+RESET ROLE;
+UPDATE lead_gen.identity_settings SET anonymous_retention = DEFAULT;
 SELECT lead_gen.revoke_access(r) FROM unnest(ARRAY['lg_reader', 'lg_team_a', 'lg_team_b', 'lg_admin']::name[]) AS r;
 DROP ROLE lg_nobody, lg_reader, lg_team_a, lg_team_b, lg_admin;
 SET client_min_messages = warning;

@@ -35,7 +35,9 @@ BEGIN
 	WHERE a.lead_id = forget.lead_id AND a.properties <> '{}';
 	UPDATE @extschema@.stage_change AS c SET reason = NULL
 	WHERE c.lead_id = forget.lead_id AND c.reason IS NOT NULL;
+	-- a cookie or device id identifies a person too
+	DELETE FROM @extschema@.visitor AS v WHERE v.lead_id = forget.lead_id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget(bigint) IS
-	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties and its history''s reasons; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right';
+	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties (form fields included), its history''s reasons and its visitor ids; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right';

@@ -42,7 +42,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
-				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule';
+				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule, '
+				   '@extschema@.capture_field, @extschema@.identity_settings';
 BEGIN
 	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
 		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
@@ -60,8 +61,11 @@ BEGIN
 		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
 		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.activity TO %I', role_name);
 		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.visitor, @extschema@.capture_submission TO %I', role_name);
+		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.visitor_activity TO %I', role_name);
 		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
-					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq TO %I',
+					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq, '
+					   '@extschema@.visitor_activity_visitor_activity_id_seq TO %I',
 					   role_name);
 	END IF;
 	IF access = 'admin' THEN
@@ -69,7 +73,8 @@ BEGIN
 		-- and what rescore() and recompute_all() write
 		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
 		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag, @extschema@.visitor_purge TO %I', role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.visitor TO %I', role_name);
 		-- forget() erases the reasons in the history
 		EXECUTE format('GRANT UPDATE (reason) ON @extschema@.stage_change TO %I', role_name);
 	END IF;

@@ -99,6 +99,7 @@ AS $$
 	('newsletter_signup', 5, NULL, 'mql', false, 'Signed up for the newsletter'),
 	('social_follow', 2, NULL, NULL, false, 'Followed a social account'),
 	('contact_form', 10, NULL, NULL, false, 'Sent the contact form'),
+	('form_submission', 10, NULL, NULL, false, 'Submitted a form (lead_gen.capture())'),
 	('pricing_inquiry', 15, NULL, NULL, false, 'Asked about pricing'),
 	('free_trial_request', 25, NULL, 'sql', false, 'Asked for a free trial'),
 	('demo_request', 30, NULL, 'sql', false, 'Asked for a demo'),
@@ -531,6 +532,7 @@ BEGIN
 		EXIT WHEN n OPERATOR(pg_catalog.<) batch_size;
 	END LOOP;
 	PERFORM @extschema@.flag_sla_breaches();
+	PERFORM @extschema@.purge_anonymous();
 	COMMIT;
 END
 $$;

@@ -163,4 +163,26 @@ FROM (SELECT lead_id,
 	  FROM lead_gen.activity GROUP BY lead_id) AS f
 GROUP BY steps ORDER BY steps;
 
+\echo '== An anonymous visitor browses (lead_gen.track): the visits wait, belonging to no lead yet'
+SELECT lead_gen.track('demo-cookie-7f3a', 'page_view', now() - interval '3 days', '{"page": "/blog/scoring"}') AS lead,
+	   lead_gen.track('demo-cookie-7f3a', 'content_download', now() - interval '2 days', '{"page": "/ebook"}') AS lead_2,
+	   lead_gen.track('demo-cookie-7f3a', 'pricing_inquiry', now() - interval '1 day', '{"page": "/pricing"}') AS lead_3;
+SELECT kind, occurred_at::timestamp(0) AS at, properties FROM lead_gen.visitor_activity
+WHERE visitor = 'demo-cookie-7f3a' ORDER BY occurred_at;
+
+\echo '== ... then fills the demo form (lead_gen.capture): a scored lead, its earlier visits counted'
+SELECT lead_gen.capture('{"form": "Book a demo", "email": "Sam.Rivera@Northwind.example", "first_name": "Sam",
+						  "last_name": "Rivera", "company_name": "Northwind", "industry": "saas", "employees": 400,
+						  "country": "US", "job_title": "VP Revenue", "consent": "subscribed"}',
+						visitor => 'demo-cookie-7f3a', submission_key => 'demo-post-1') AS sam \gset
+SELECT kind, occurred_at::timestamp(0) AS at, properties->>'page' AS page, properties->>'form' AS form
+FROM lead_gen.activity WHERE lead_id = :sam ORDER BY occurred_at;
+SELECT email, stage, grade, round(score::numeric, 1) AS score, temperature FROM lead_gen.lead WHERE lead_id = :sam;
+SELECT component, kind, events, round(points::numeric, 2) AS points FROM lead_gen.explain_score(:sam);
+
+\echo '== The browser retries the POST: the same submission key changes nothing'
+SELECT lead_gen.capture('{"form": "Book a demo", "email": "sam.rivera@northwind.example"}',
+						submission_key => 'demo-post-1') = :sam AS same_lead,
+	   (SELECT count(*) FROM lead_gen.activity WHERE lead_id = :sam AND kind = 'form_submission') AS form_submissions;
+
 \echo '== the demo tour is over'

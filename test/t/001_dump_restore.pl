@@ -43,6 +43,18 @@ $node->safe_psql('source', q{
 	UPDATE lead_gen.profile SET icp = (icp::text || '; country in (DE) 15')::lead_gen.icp WHERE active;
 	CALL lead_gen.recompute_all();
 });
+# Capture and identity: anonymous visitors, one identified by a form with a
+# submission key, a purge, and their configuration changed.
+$node->safe_psql('source', q{
+	SELECT lead_gen.track('dump-anon-' || g % 10, 'page_view', now() - g * interval '1 hour') FROM generate_series(1, 30) AS g;
+	SELECT lead_gen.track('dump-known', 'pricing_inquiry', now() - interval '2 days');
+	SELECT lead_gen.capture('{"form": "Demo", "email": "dump.form@corp.example", "first_name": "Dee"}',
+							'dump-known', 'dump-key-1');
+	SELECT lead_gen.track('dump-old', 'page_view', now() - interval '300 days');
+	SELECT lead_gen.purge_anonymous();
+	UPDATE lead_gen.capture_field SET overwrite = true WHERE field = 'first_name';
+	UPDATE lead_gen.identity_settings SET anonymous_retention = '90 days';
+});
 
 # One fingerprint per table of the extension: row count and a hash of all
 # rows in key order.  Tables are read from the catalog so that a table added
@@ -150,7 +162,8 @@ sub check_derived
 }
 
 my $before = fingerprint('source');
-for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign lead_gen.sla_flag))
+for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign lead_gen.sla_flag
+	lead_gen.visitor lead_gen.visitor_activity lead_gen.visitor_purge lead_gen.capture_submission))
 {
 	my ($n) = split / /, $before->{$t};
 	cmp_ok($n, '>', 0, "$t has rows before the dump");
@@ -191,6 +204,12 @@ $node->safe_psql('restored', q{
 		SELECT lead_id, 'page_view' FROM lead_gen.lead WHERE email = 'after.restore@corp.example';
 });
 pass('rows inserted after the restore get new keys');
+is( $node->safe_psql('restored', q{
+		SELECT lead_gen.capture('{"email": "dump.form@corp.example", "first_name": "Other"}', 'dump-known', 'dump-key-1')
+			 = (SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.form@corp.example')
+		   AND lead_gen.track('dump-known', 'page_view') = (SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.form@corp.example')
+		   AND (SELECT first_name FROM lead_gen.lead WHERE email = 'dump.form@corp.example') = 'Dee'}),
+	't', 'a submission key and an identified visitor still work after the restore');
 
 # A plain-text dump restores too (the format most people pipe around).
 my $sql = $node->basedir . '/source.sql';

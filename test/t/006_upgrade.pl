@@ -34,7 +34,9 @@ sub fingerprint
 			UNION ALL SELECT 'stage_change', count(*) || ':' || md5(string_agg(c::text, '|' ORDER BY c.stage_change_id))
 			FROM lead_gen.stage_change AS c
 			UNION ALL SELECT 'campaign', count(*)::text FROM lead_gen.campaign
+			-- but the default rule new in 1.4 (checked below)
 			UNION ALL SELECT 'scoring_rule', md5(string_agg(r::text, '|' ORDER BY r.kind)) FROM lead_gen.scoring_rule AS r
+			WHERE r.kind::text <> 'form_submission'
 			UNION ALL SELECT 'stage_transition', md5(string_agg(s::text, '|' ORDER BY s.from_stage, s.to_stage))
 			FROM lead_gen.stage_transition AS s) AS x});
 }
@@ -93,6 +95,9 @@ for my $old (@released)
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'lead_gen'}),
 		$current, "$old updated to $current");
 	is(fingerprint($db), $before, "$old -> $current: every row is as it was");
+	is($node->safe_psql($db, q{SELECT r::text FROM lead_gen.scoring_rule AS r WHERE kind = 'form_submission'}),
+		$node->safe_psql('fresh', q{SELECT r::text FROM lead_gen.scoring_rule AS r WHERE kind = 'form_submission'}),
+		"$old -> $current: the default rule new in 1.4 is there");
 	my $diff = catalog_diff($fresh_catalog, catalog_of($node, $db));
 	is($diff, '', "$old -> $current: the same catalog as a fresh install (- fresh, + upgraded)");
 
