@@ -133,7 +133,43 @@ SELECT pg_temp.try($$DELETE FROM lead_gen.identity_settings$$) AS delete_setting
 -- 9. Reports: visitors identified per channel, and the time it took.
 SELECT channel, visitors, leads, median_time_to_identify FROM identification_report();
 
--- 10. Forgetting a lead forgets its visitors and its form fields.
+-- 10. Fuzzed submissions: 600 random forms (half with a good e-mail) of known
+-- and unknown fields with values of every JSON type; each is captured or refused with a data
+-- exception or constraint violation (classes 22, 23), and only the captured
+-- ones leave a form_submission behind.
+SELECT setseed(0.16);
+CREATE TEMP TABLE fuzz_form AS
+SELECT g AS n,
+	   CASE WHEN g % 2 = 0 THEN jsonb_build_object('email', 'fz' || g || '@fuzz.example') ELSE '{}' END
+	   || (SELECT coalesce(jsonb_object_agg(k, v), '{}') FROM (
+			SELECT (ARRAY['email', 'first_name', 'last_name', 'phone', 'job_title', 'seniority', 'decision_maker',
+						  'company_name', 'industry', 'city', 'employees', 'annual_revenue', 'country',
+						  'source_channel', 'campaign_id', 'consent', 'attributes', 'form', 'lead_id',
+						  'score', 'engagement', 'Email', ''])[1 + floor(random() * 23)::int] AS k,
+				   (ARRAY['"fz' || g || '@fuzz.example"', '"x"', '""', 'null', '42', '-1', '1e400', '"NaN"',
+						  'true', '"yes"', '[1]', '{"a": 1}', '{}', '"US"', '"subscribed"', '"vp"',
+						  to_jsonb(repeat('z', 300))::text, '"+1 (555) 010-99"', '0.5', '"2026-01-01"'])[1 + floor(random() * 20)::int]::jsonb AS v
+			FROM generate_series(1, 1 + floor(random() * 3)::int) AS i
+			WHERE g > 0) AS x) AS fields
+FROM generate_series(1, 600) AS g;
+CREATE FUNCTION pg_temp.capture_outcome(f jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM lead_gen.capture(f);
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN CASE WHEN left(SQLSTATE, 2) IN ('22', '23') THEN 'refused' ELSE SQLSTATE || ': ' || SQLERRM END;
+END $$;
+SELECT count(*) AS submissions_before FROM activity AS a WHERE a.kind = 'form_submission' \gset
+CREATE TEMP TABLE fuzz_outcome AS SELECT n, pg_temp.capture_outcome(fields) AS outcome FROM fuzz_form;
+SELECT count(*) FILTER (WHERE outcome = 'ok') > 50 AS many_captured,
+	   count(*) FILTER (WHERE outcome = 'refused') > 50 AS many_refused,
+	   count(*) FILTER (WHERE outcome NOT IN ('ok', 'refused')) AS other_errors
+FROM fuzz_outcome;
+SELECT (SELECT count(*) FROM activity WHERE kind = 'form_submission') - :submissions_before
+	   = (SELECT count(*) FROM fuzz_outcome WHERE outcome = 'ok') AS one_submission_per_capture,
+	   (SELECT count(*) FROM lead WHERE email IS NULL AND phone IS NULL AND company_name IS NULL AND forgotten_at IS NULL) AS leads_without_contact;
+
+-- 11. Forgetting a lead forgets its visitors and its form fields.
 SELECT forget(1);
 SELECT count(*) AS visitors_of_1 FROM visitor WHERE lead_id = 1;
 SELECT count(*) AS form_fields_left FROM activity WHERE lead_id = 1 AND properties <> '{}';
