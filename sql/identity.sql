@@ -91,6 +91,10 @@ SELECT identify('cookie-2', (SELECT lead_id FROM lead WHERE email = 'kim@other.e
 SELECT identify('cookie-2', (SELECT lead_id FROM lead WHERE email = 'kim@other.example')) AS again_moves_nothing;
 SELECT pg_temp.try($$SELECT lead_gen.identify('cookie-2', 1)$$) AS to_another_lead;
 SELECT pg_temp.try($$UPDATE lead_gen.visitor SET lead_id = 1 WHERE visitor = 'cookie-2'$$) AS by_hand;
+-- when it was identified is not the writer's to say
+UPDATE visitor SET identified_at = '2020-01-01' WHERE visitor = 'cookie-2';
+INSERT INTO visitor (visitor, lead_id, identified_at) VALUES ('cookie-forged', 1, '2020-01-01');
+SELECT visitor, identified_at = now() AS identified_now FROM visitor WHERE visitor IN ('cookie-2', 'cookie-forged') ORDER BY 1;
 SELECT pg_temp.try($$SELECT lead_gen.identify('cookie-3', 424242)$$) AS no_such_lead;
 SELECT pg_temp.try($$SELECT lead_gen.identify(NULL, 1)$$) AS null_visitor;
 SELECT pg_temp.try($$SELECT lead_gen.track('cookie-4', 'page_view', '2100-01-01')$$) AS future_visit;

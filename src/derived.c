@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/datum.h"
 #include "utils/timestamp.h"
 
 #include "config.h"
@@ -77,9 +78,7 @@ changed(HeapTuple old, HeapTuple new, int att, TupleDesc desc)
 
 	if (old_null || new_null)
 		return old_null != new_null;
-	if (a->attbyval)
-		return o != n;
-	return memcmp(DatumGetPointer(o), DatumGetPointer(n), a->attlen) != 0;
+	return !datumIsEqual(o, n, a->attbyval, a->attlen);
 }
 
 static void

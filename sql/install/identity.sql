@@ -103,14 +103,18 @@ BEGIN
 				  DETAIL = format('A visitor is one lead''s; lead %s cannot have it too.', coalesce(NEW.lead_id::text, 'NULL')),
 				  HINT = 'If both leads are the same person, merge them.';
 	END IF;
-	IF NEW.lead_id IS NOT NULL AND (TG_OP = 'INSERT' OR OLD.lead_id IS NULL) THEN
-		NEW.identified_at := coalesce(NEW.identified_at, now());
+	-- when a visitor was identified is lead_gen's to say (a restore keeps it)
+	IF NOT @extschema@.restoring() THEN
+		NEW.identified_at := CASE
+			WHEN NEW.lead_id IS NULL THEN NULL
+			WHEN TG_OP = 'UPDATE' AND OLD.lead_id IS NOT NULL THEN OLD.identified_at
+			ELSE now() END;
 	END IF;
 	RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.visitor_guard() IS
-	'BEFORE INSERT OR UPDATE row trigger on visitor: a visitor identified as a lead stays that lead''s (23505); stamps identified_at';
+	'BEFORE INSERT OR UPDATE row trigger on visitor: a visitor identified as a lead stays that lead''s (23505); identified_at is when that happened, whatever the row says';
 CREATE TRIGGER visitor_guard BEFORE INSERT OR UPDATE ON @extschema@.visitor
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.visitor_guard();
 
