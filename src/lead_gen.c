@@ -29,6 +29,7 @@ static const struct config_enum_entry stage_cause_options[] = {
 	{"manual", STAGE_CAUSE_MANUAL, false},
 	{"import", STAGE_CAUSE_IMPORT, false},
 	{"rescore", STAGE_CAUSE_RESCORE, false},
+	{"merge", STAGE_CAUSE_MERGE, false},
 	{NULL, 0, false}
 };
 
@@ -45,7 +46,7 @@ _PG_init(void)
 							 NULL, &lead_gen_stage_force, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomEnumVariable("lead_gen.stage_cause",
-							 "Cause recorded for stage changes: manual, import, or rescore (set by lead_gen.rescore()).",
+							 "Cause recorded for stage changes: manual, import, rescore (set by lead_gen.rescore()) or merge (set by lead_gen.merge_leads()).",
 							 NULL, &lead_gen_stage_cause, STAGE_CAUSE_MANUAL, stage_cause_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomBoolVariable("lead_gen.notify",

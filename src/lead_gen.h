@@ -18,7 +18,8 @@ typedef enum StageCauseSetting
 {
 	STAGE_CAUSE_MANUAL,
 	STAGE_CAUSE_IMPORT,
-	STAGE_CAUSE_RESCORE
+	STAGE_CAUSE_RESCORE,
+	STAGE_CAUSE_MERGE
 } StageCauseSetting;
 
 #endif							/* LEAD_GEN_H */

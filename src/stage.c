@@ -645,6 +645,7 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 	int64		lead_id;
 	int			n = *ncols;
 	int			ceiling;
+	bool		merging = lead_gen_stage_cause == STAGE_CAUSE_MERGE;
 
 	stage_load();
 	lead_columns(desc);
@@ -704,7 +705,23 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 	d = heap_getattr(trigdata->tg_trigtuple, stages.col_recycled_from, desc, &isnull);
 	ceiling = isnull ? NSTAGES : stage_index(d);
 
-	if (from != to)
+	/*
+	 * merge_leads() gives the merged lead the further stage of the two and
+	 * the union of their bookkeeping; only roles that may import history
+	 * may say a change is a merge.
+	 */
+	if (merging && !may_import_history())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to record a merge of lead %lld", (long long) lead_id),
+				 errhint("Merge leads with lead_gen.merge_leads().")));
+	if (from != to && merging)
+		remember_move(lead_id, "merge",
+					  from == STAGE_DISQUALIFIED ? MOVE_RECYCLE :
+					  to == STAGE_DISQUALIFIED ? MOVE_DISQUALIFY :
+					  to < from ? MOVE_RECYCLE : MOVE_FORWARD,
+					  false, reason_setting());
+	else if (from != to)
 		check_explicit_move(lead_id, from, to, tuple, desc, now);
 	else if (lead_gen_automatic_stage_moves && !restore_in_progress())
 	{
@@ -799,13 +816,13 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 		cols[n] = stages.col_stage_changed_at;
 		values[n] = TimestampTzGetDatum(now);
 		nulls[n++] = false;
-		d = heap_getattr(trigdata->tg_trigtuple, stages.col_mql_at, desc, &isnull);
+		d = heap_getattr(merging ? tuple : trigdata->tg_trigtuple, stages.col_mql_at, desc, &isnull);
 		cols[n] = stages.col_mql_at;
 		values[n] = isnull && to >= STAGE_MQL && to <= STAGE_CUSTOMER ? TimestampTzGetDatum(now) : d;
 		nulls[n] = isnull && !(to >= STAGE_MQL && to <= STAGE_CUSTOMER);
 		n++;
 		/* the highest forward stage the lead has reached */
-		d = heap_getattr(trigdata->tg_trigtuple, stages.col_peak_stage, desc, &isnull);
+		d = heap_getattr(merging ? tuple : trigdata->tg_trigtuple, stages.col_peak_stage, desc, &isnull);
 		cols[n] = stages.col_peak_stage;
 		{
 			int			peak = isnull ? 0 : stage_index(d);
@@ -818,14 +835,19 @@ stage_before_row(TriggerData *trigdata, HeapTuple tuple, double score,
 	}
 	else
 	{
-		/* derived values: only stage changes set them */
+		/*
+		 * derived values: only stage changes set them, and a merge the
+		 * earlier mql_at and higher peak_stage of the two leads
+		 */
 		int			derived[4] = {stages.col_stage_changed_at, stages.col_mql_at,
 		stages.col_recycled_from, stages.col_peak_stage};
 
 		for (int i = 0; i < 4; i++)
 		{
+			bool		merged = merging && (i == 1 || i == 3);
+
 			cols[n] = derived[i];
-			values[n] = heap_getattr(trigdata->tg_trigtuple, derived[i], desc, &nulls[n]);
+			values[n] = heap_getattr(merged ? tuple : trigdata->tg_trigtuple, derived[i], desc, &nulls[n]);
 			n++;
 		}
 	}
@@ -967,10 +989,10 @@ lead_gen_lead_changed(PG_FUNCTION_ARGS)
 }
 
 /*
- * BEFORE INSERT ... FOR EACH ROW on lead_gen.stage_change: history rows are
- * written by lead_gen when a stage changes; others may add rows only when
- * importing history (roles that may UPDATE lead_gen.stage_transition) or in
- * a restore.
+ * BEFORE INSERT OR UPDATE OF lead_id ... FOR EACH ROW on lead_gen.stage_change:
+ * history rows are written by lead_gen when a stage changes; others may add
+ * rows, or move them to another lead as a merge does, only when importing
+ * history (roles that may UPDATE lead_gen.stage_transition) or in a restore.
  */
 Datum
 lead_gen_stage_change_guard(PG_FUNCTION_ARGS)
@@ -978,8 +1000,18 @@ lead_gen_stage_change_guard(PG_FUNCTION_ARGS)
 	TriggerData *trigdata;
 
 	stage_load();
-	trigdata = trigger_guard(fcinfo, "stage_change_guard", GUARD_BEFORE, GUARD_INSERT, GUARD_ROW,
-							 stages.stage_change_relid);
+	trigdata = trigger_guard(fcinfo, "stage_change_guard", GUARD_BEFORE, GUARD_INSERT | GUARD_UPDATE,
+							 GUARD_ROW, stages.stage_change_relid);
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		/* fired for UPDATE OF lead_id: history follows a merge only */
+		if (!may_import_history())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to move stage history to another lead"),
+					 errhint("lead_gen.merge_leads() moves a merged lead's history to the lead it is merged into.")));
+		return PointerGetDatum(trigdata->tg_newtuple);
+	}
 	if (!writing_history && !may_import_history())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

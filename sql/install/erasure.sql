@@ -19,6 +19,9 @@ RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+	-- a merged id stands for the lead the person's data now lives on
+	target bigint := @extschema@.resolve_lead(forget.lead_id);
 BEGIN
 	IF lead_id IS NULL THEN
 		RAISE EXCEPTION 'lead_id must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -27,17 +30,24 @@ BEGIN
 	SET email = NULL, first_name = NULL, last_name = NULL, phone = NULL, job_title = NULL,
 		company_name = NULL, city = NULL, need = NULL, attributes = '{}',
 		forgotten_at = coalesce(l.forgotten_at, now())
-	WHERE l.lead_id = forget.lead_id;
+	WHERE l.lead_id = target;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'lead % does not exist', forget.lead_id USING ERRCODE = 'no_data_found';
 	END IF;
 	UPDATE @extschema@.activity AS a SET properties = '{}'
-	WHERE a.lead_id = forget.lead_id AND a.properties <> '{}';
+	WHERE a.lead_id = target AND a.properties <> '{}';
 	UPDATE @extschema@.stage_change AS c SET reason = NULL
-	WHERE c.lead_id = forget.lead_id AND c.reason IS NOT NULL;
+	WHERE c.lead_id = target AND c.reason IS NOT NULL;
 	-- a cookie or device id identifies a person too
-	DELETE FROM @extschema@.visitor AS v WHERE v.lead_id = forget.lead_id;
+	DELETE FROM @extschema@.visitor AS v WHERE v.lead_id = target;
+	-- and so do the rows of the leads merged into this one
+	UPDATE @extschema@.lead_merge AS m
+	SET loser_data = m.loser_data - ARRAY['email', 'first_name', 'last_name', 'phone', 'job_title',
+										  'company_name', 'city', 'need']
+					 || '{"attributes": {}}',
+		reason = NULL
+	WHERE m.winner = target;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget(bigint) IS
-	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties (form fields included), its history''s reasons and its visitor ids; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right';
+	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties (form fields included), its history''s reasons, its visitor ids and what lead_merge keeps of the leads merged into it; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right. A merged id forgets the lead it was merged into';

@@ -96,8 +96,12 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- (merge_leads() moves a merged lead's visitors to the lead it lives on)
 	IF TG_OP = 'UPDATE' AND OLD.lead_id IS NOT NULL
-	   AND NEW.lead_id IS DISTINCT FROM OLD.lead_id THEN
+	   AND NEW.lead_id IS DISTINCT FROM OLD.lead_id
+	   AND NOT EXISTS (SELECT FROM @extschema@.lead_merge AS m
+					   WHERE m.loser OPERATOR(pg_catalog.=) OLD.lead_id
+						 AND m.winner OPERATOR(pg_catalog.=) NEW.lead_id) THEN
 		RAISE EXCEPTION 'visitor % is already lead %''s', NEW.visitor, OLD.lead_id
 			USING ERRCODE = 'unique_violation',
 				  DETAIL = format('A visitor is one lead''s; lead %s cannot have it too.', coalesce(NEW.lead_id::text, 'NULL')),
@@ -114,7 +118,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.visitor_guard() IS
-	'BEFORE INSERT OR UPDATE row trigger on visitor: a visitor identified as a lead stays that lead''s (23505); identified_at is when that happened, whatever the row says';
+	'BEFORE INSERT OR UPDATE row trigger on visitor: a visitor identified as a lead stays that lead''s (23505), or the lead it is merged into''s; identified_at is when that happened, whatever the row says';
 CREATE TRIGGER visitor_guard BEFORE INSERT OR UPDATE ON @extschema@.visitor
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.visitor_guard();
 

@@ -192,7 +192,7 @@ CREATE TABLE @extschema@.stage_change (
 	changed_by		name NOT NULL DEFAULT CURRENT_USER,
 	CONSTRAINT stage_change_moves_check CHECK (from_stage OPERATOR(pg_catalog.<>) to_stage),
 	CONSTRAINT stage_change_cause_check CHECK (cause IN
-		('threshold', 'event', 'bant', 'manual', 'rescore', 'import')),
+		('threshold', 'event', 'bant', 'manual', 'rescore', 'import', 'merge')),
 	CONSTRAINT stage_change_kind_check CHECK (kind IN ('forward', 'recycle', 'disqualify', 'forced')),
 	CONSTRAINT stage_change_reason_check CHECK (pg_catalog.length(reason) OPERATOR(pg_catalog.<=) 2000)
 );
@@ -203,7 +203,7 @@ COMMENT ON TABLE @extschema@.stage_change IS
 COMMENT ON COLUMN @extschema@.stage_change.from_stage IS
 	'Stage before the change (a lead''s first stage is the one it was created with: no row)';
 COMMENT ON COLUMN @extschema@.stage_change.cause IS
-	'What moved the lead: threshold (score/fit), event (activity kind), bant, manual, rescore (the scheduled job) or import';
+	'What moved the lead: threshold (score/fit), event (activity kind), bant, manual, rescore (the scheduled job), import or merge (lead_gen.merge_leads())';
 COMMENT ON COLUMN @extschema@.stage_change.kind IS
 	'The kind of transition: forward, recycle (backward, or reopening a disqualified lead), disqualify, or forced (by an admin, outside the stage machine)';
 COMMENT ON COLUMN @extschema@.stage_change.reason IS

@@ -74,14 +74,16 @@ BEGIN
 		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
 		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
 		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag, @extschema@.visitor_purge TO %I', role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.visitor TO %I', role_name);
-		-- forget() erases the reasons in the history
-		EXECUTE format('GRANT UPDATE (reason) ON @extschema@.stage_change TO %I', role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.visitor, @extschema@.sla_flag TO %I', role_name);
+		-- forget() erases the reasons in the history; merge_leads() moves it
+		-- and records the merge
+		EXECUTE format('GRANT UPDATE (reason, lead_id) ON @extschema@.stage_change TO %I', role_name);
+		EXECUTE format('GRANT INSERT, UPDATE (winner, reason, loser_data) ON @extschema@.lead_merge TO %I', role_name);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
-	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete and forget leads, run rescore and recompute_all)';
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete, merge and forget leads, run rescore and recompute_all)';
 
 CREATE FUNCTION @extschema@.revoke_access(role_name name)
 RETURNS void

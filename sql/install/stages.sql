@@ -154,9 +154,9 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'lead_gen_stage_change_guard'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.stage_change_guard() IS
-	'BEFORE INSERT row trigger on stage_change: only lead_gen writes history, except imports by roles that may UPDATE stage_transition and restores';
+	'BEFORE INSERT OR UPDATE OF lead_id row trigger on stage_change: only lead_gen writes history and moves it to another lead (a merge), except imports by roles that may UPDATE stage_transition and restores';
 
-CREATE TRIGGER stage_change_guard BEFORE INSERT ON @extschema@.stage_change
+CREATE TRIGGER stage_change_guard BEFORE INSERT OR UPDATE OF lead_id ON @extschema@.stage_change
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.stage_change_guard();
 
 -- The history row and the notifications of a change: after the row is

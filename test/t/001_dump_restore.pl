@@ -55,6 +55,19 @@ $node->safe_psql('source', q{
 	UPDATE lead_gen.capture_field SET overwrite = true WHERE field = 'first_name';
 	UPDATE lead_gen.identity_settings SET anonymous_retention = '90 days';
 });
+# Merges: two leads merged into a third, in a chain, one with its visitor.
+$node->safe_psql('source', q{
+	INSERT INTO lead_gen.lead (email, company_name) VALUES
+		('dump.merge.a@corp.example', 'Corp'), ('dump.merge.b@corp.example', 'Corp'), ('dump.merge.c@corp.example', 'Corp');
+	INSERT INTO lead_gen.activity (lead_id, kind, occurred_at)
+		SELECT lead_id, 'webinar', now() - interval '4 days' FROM lead_gen.lead WHERE email LIKE 'dump.merge.%';
+	SELECT lead_gen.track('dump-merge-visitor', 'page_view', now() - interval '1 day');
+	SELECT lead_gen.identify('dump-merge-visitor', (SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.a@corp.example'));
+	SELECT lead_gen.merge_leads((SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.b@corp.example'),
+								(SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.a@corp.example'), 'dump test');
+	SELECT lead_gen.merge_leads((SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.c@corp.example'),
+								(SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.b@corp.example'));
+});
 
 # One fingerprint per table of the extension: row count and a hash of all
 # rows in key order.  Tables are read from the catalog so that a table added
@@ -163,7 +176,8 @@ sub check_derived
 
 my $before = fingerprint('source');
 for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign lead_gen.sla_flag
-	lead_gen.visitor lead_gen.visitor_activity lead_gen.visitor_purge lead_gen.capture_submission))
+	lead_gen.visitor lead_gen.visitor_activity lead_gen.visitor_purge lead_gen.capture_submission
+	lead_gen.lead_merge))
 {
 	my ($n) = split / /, $before->{$t};
 	cmp_ok($n, '>', 0, "$t has rows before the dump");
@@ -210,6 +224,18 @@ is( $node->safe_psql('restored', q{
 		   AND lead_gen.track('dump-known', 'page_view') = (SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.form@corp.example')
 		   AND (SELECT first_name FROM lead_gen.lead WHERE email = 'dump.form@corp.example') = 'Dee'}),
 	't', 'a submission key and an identified visitor still work after the restore');
+is( $node->safe_psql('restored', q{
+		WITH c AS (SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.c@corp.example'),
+			 a AS (SELECT (loser_data->>'lead_id')::bigint AS id FROM lead_gen.lead_merge WHERE loser_data->>'email' = 'dump.merge.a@corp.example'),
+			 ins AS (INSERT INTO lead_gen.activity (lead_id, kind) SELECT id, 'page_view' FROM a RETURNING lead_id)
+		SELECT (SELECT lead_id FROM ins) = (SELECT lead_id FROM c)
+		   AND lead_gen.resolve_lead((SELECT id FROM a)) = (SELECT lead_id FROM c)
+		   AND lead_gen.track('dump-merge-visitor', 'page_view') = (SELECT lead_id FROM c)}),
+	't', 'a merged id still resolves, and its activity and visitor still go to the winner, after the restore');
+is( $node->safe_psql('restored', q{
+		SELECT count(*) FROM lead_gen.activity
+		WHERE lead_id = (SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.c@corp.example')}),
+	'6', 'the winner has the three leads\' webinars, the visitor\'s two visits and the redirected one');
 
 # A plain-text dump restores too (the format most people pipe around).
 my $sql = $node->basedir . '/source.sql';
