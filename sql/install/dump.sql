@@ -31,6 +31,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.identity_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.capture_field', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.capture_submission', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_merge', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.duplicate_dismissal', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_lead_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity_activity_id_seq', '');

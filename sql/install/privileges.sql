@@ -63,6 +63,7 @@ BEGIN
 		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
 		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.visitor, @extschema@.capture_submission TO %I', role_name);
 		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.visitor_activity TO %I', role_name);
+		EXECUTE format('GRANT INSERT ON @extschema@.duplicate_dismissal TO %I', role_name);
 		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
 					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq, '
 					   '@extschema@.visitor_activity_visitor_activity_id_seq TO %I',
@@ -74,7 +75,7 @@ BEGIN
 		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
 		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
 		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag, @extschema@.visitor_purge TO %I', role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.visitor, @extschema@.sla_flag TO %I', role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.visitor, @extschema@.sla_flag, @extschema@.duplicate_dismissal TO %I', role_name);
 		-- forget() erases the reasons in the history; merge_leads() moves it
 		-- and records the merge
 		EXECUTE format('GRANT UPDATE (reason, lead_id) ON @extschema@.stage_change TO %I', role_name);

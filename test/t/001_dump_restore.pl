@@ -11,7 +11,7 @@ $node->init;
 $node->start;
 
 $node->safe_psql('postgres', 'CREATE DATABASE source');
-$node->safe_psql('source', 'CREATE EXTENSION lead_gen');
+$node->safe_psql('source', 'CREATE EXTENSION lead_gen CASCADE');
 $node->command_ok(
 	[ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('source'),
 	  '-f', 'test/data/sample.sql' ],
@@ -55,7 +55,8 @@ $node->safe_psql('source', q{
 	UPDATE lead_gen.capture_field SET overwrite = true WHERE field = 'first_name';
 	UPDATE lead_gen.identity_settings SET anonymous_retention = '90 days';
 });
-# Merges: two leads merged into a third, in a chain, one with its visitor.
+# Merges: two leads merged into a third, in a chain, one with its visitor;
+# a pair dismissed as two people.
 $node->safe_psql('source', q{
 	INSERT INTO lead_gen.lead (email, company_name) VALUES
 		('dump.merge.a@corp.example', 'Corp'), ('dump.merge.b@corp.example', 'Corp'), ('dump.merge.c@corp.example', 'Corp');
@@ -67,6 +68,7 @@ $node->safe_psql('source', q{
 								(SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.a@corp.example'), 'dump test');
 	SELECT lead_gen.merge_leads((SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.c@corp.example'),
 								(SELECT lead_id FROM lead_gen.lead WHERE email = 'dump.merge.b@corp.example'));
+	SELECT lead_gen.dismiss_duplicate(1, 2);
 });
 
 # One fingerprint per table of the extension: row count and a hash of all
@@ -177,7 +179,7 @@ sub check_derived
 my $before = fingerprint('source');
 for my $t (qw(lead_gen.lead lead_gen.activity lead_gen.stage_change lead_gen.campaign lead_gen.sla_flag
 	lead_gen.visitor lead_gen.visitor_activity lead_gen.visitor_purge lead_gen.capture_submission
-	lead_gen.lead_merge))
+	lead_gen.lead_merge lead_gen.duplicate_dismissal))
 {
 	my ($n) = split / /, $before->{$t};
 	cmp_ok($n, '>', 0, "$t has rows before the dump");

@@ -14,7 +14,7 @@ my $node = cron_node('cron');
 
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_cron;
-	CREATE EXTENSION lead_gen;
+	CREATE EXTENSION lead_gen CASCADE;
 	CREATE TABLE cron_ran (at timestamptz NOT NULL DEFAULT now(), who name NOT NULL DEFAULT current_user);
 });
 my $jobid = $node->safe_psql('postgres',

@@ -12,7 +12,7 @@ use LeadGenTest;
 
 my $node = cron_node('rescore');
 
-$node->safe_psql('postgres', 'CREATE EXTENSION lead_gen');
+$node->safe_psql('postgres', 'CREATE EXTENSION lead_gen CASCADE');
 
 # Without pg_cron in the database, scheduling fails with a hint.
 my ($rc, $out, $err) = $node->psql('postgres', 'SELECT lead_gen.schedule_rescore()');

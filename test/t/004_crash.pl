@@ -16,7 +16,7 @@ use LeadGenTest;
 my $node = PostgreSQL::Test::Cluster->new('crash');
 $node->init;
 $node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION lead_gen');
+$node->safe_psql('postgres', 'CREATE EXTENSION lead_gen CASCADE');
 
 # 20,000 leads with some history and activity.
 $node->safe_psql('postgres', q{

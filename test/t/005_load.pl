@@ -19,7 +19,7 @@ $node->init;
 $node->append_conf('postgresql.conf', "max_connections = 40\n");
 $node->start;
 $node->safe_psql('postgres', q{
-	CREATE EXTENSION lead_gen;
+	CREATE EXTENSION lead_gen CASCADE;
 	INSERT INTO lead_gen.profile (name, icp, active) VALUES ('p', 'industry in (saas) 60; employees 50..5000 40', true);
 	INSERT INTO lead_gen.lead (email, industry, employees)
 	SELECT 'l' || g || '@load.example', (ARRAY['saas', 'retail'])[1 + g % 2], 10 * g FROM generate_series(1, 2000) AS g;

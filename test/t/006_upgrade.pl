@@ -42,7 +42,7 @@ sub fingerprint
 }
 
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('fresh', 'CREATE EXTENSION lead_gen');
+$node->safe_psql('fresh', 'CREATE EXTENSION lead_gen CASCADE');
 is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'lead_gen'}),
 	$current, "a fresh install is $current");
 my $fresh_catalog = catalog_of($node, 'fresh');
@@ -91,6 +91,11 @@ for my $old (@released)
 	});
 	my $before = fingerprint($db);
 
+	# 1.4 requires pg_trgm, which an older install may not have
+	my ($trgm_rc, $trgm_out, $trgm_err) = $node->psql($db, 'ALTER EXTENSION lead_gen UPDATE');
+	like($trgm_err, qr/required extension "pg_trgm" is not installed/,
+		"$old -> $current without pg_trgm: refused, saying what is missing");
+	$node->safe_psql($db, 'CREATE EXTENSION pg_trgm');
 	$node->safe_psql($db, 'ALTER EXTENSION lead_gen UPDATE');
 	is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'lead_gen'}),
 		$current, "$old updated to $current");
@@ -161,7 +166,7 @@ for my $old (@released)
 {
 	my $db = 'forged_1_3';
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
-	$node->safe_psql($db, "CREATE EXTENSION lead_gen VERSION '1.3'");
+	$node->safe_psql($db, "CREATE EXTENSION lead_gen VERSION '1.3'; CREATE EXTENSION pg_trgm");
 	$node->safe_psql($db, q{
 		INSERT INTO lead_gen.campaign (name, channel, spend) VALUES ('nan', 'paid', 'NaN'), ('fine', 'paid', 100);
 		INSERT INTO lead_gen.lead (lead_id, email, budget, annual_revenue) VALUES

@@ -74,7 +74,7 @@ for my $page (@pages)
 	next unless @ex;
 	(my $db = 'doc_' . basename($page, '.md')) =~ s/[^a-z0-9]/_/gi;
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
-	$node->safe_psql($db, 'CREATE EXTENSION lead_gen');
+	$node->safe_psql($db, 'CREATE EXTENSION lead_gen CASCADE');
 	my @lines = split /\n/, slurp_file($page), -1;
 	my $changed = 0;
 	for my $ex (reverse map { [ $_, run_sql($db, $_->[1]) ] } @ex)
