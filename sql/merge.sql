@@ -102,6 +102,9 @@ SELECT capture('{"email": "jo.smith+news@merge.example"}', submission_key => 'po
 SELECT resolve_lead(8102) AS of_102, resolve_lead(8101) AS of_101, resolve_lead(8999) AS of_unknown, resolve_lead(NULL) AS of_null;
 INSERT INTO activity (lead_id, kind, occurred_at) VALUES (8102, 'demo_request', now()) RETURNING lead_id;
 SELECT stage, pg_temp.exact(8101) FROM lead WHERE lead_id = 8101;
+-- and a visitor identified with it is linked to the winner
+SELECT identify('cookie-m-late', 8102) AS moved;
+SELECT lead_id AS linked_to FROM visitor WHERE visitor = 'cookie-m-late';
 -- a retried merge changes nothing
 SELECT merge_leads(8101, 8102) AS retried;
 SELECT count(*) AS merges FROM lead_merge;

@@ -188,11 +188,13 @@ AS $$
 DECLARE
 	owner bigint;
 	waiting bigint;
+	-- a merged lead's id stands for the lead it was merged into
+	target bigint := coalesce(@extschema@.resolve_lead(identify.lead_id), identify.lead_id);
 BEGIN
 	IF identify.visitor IS NULL OR identify.lead_id IS NULL THEN
 		RAISE EXCEPTION 'visitor and lead_id must not be null' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	PERFORM FROM @extschema@.lead AS l WHERE l.lead_id OPERATOR(pg_catalog.=) identify.lead_id FOR KEY SHARE;
+	PERFORM FROM @extschema@.lead AS l WHERE l.lead_id OPERATOR(pg_catalog.=) target FOR KEY SHARE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'lead % does not exist', identify.lead_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -200,19 +202,19 @@ BEGIN
 	INSERT INTO @extschema@.visitor AS v (visitor) VALUES (identify.visitor)
 	ON CONFLICT ON CONSTRAINT visitor_pkey DO UPDATE SET last_seen_at = v.last_seen_at
 	RETURNING v.lead_id INTO owner;
-	IF owner OPERATOR(pg_catalog.=) identify.lead_id THEN
+	IF owner OPERATOR(pg_catalog.=) target THEN
 		RETURN 0;
 	END IF;
 	SELECT count(*) INTO waiting FROM @extschema@.visitor_activity AS a
 	WHERE a.visitor OPERATOR(pg_catalog.=) identify.visitor;
 	-- visitor_guard refuses a visitor of another lead; visitor_identified moves
-	UPDATE @extschema@.visitor AS v SET lead_id = identify.lead_id
+	UPDATE @extschema@.visitor AS v SET lead_id = target
 	WHERE v.visitor OPERATOR(pg_catalog.=) identify.visitor;
 	RETURN waiting;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.identify(text, bigint) IS
-	'Links a visitor to a lead: every earlier activity of the visitor becomes the lead''s, with its own times; a visitor already another lead''s is refused (23505). Returns how many activities became the lead''s';
+	'Links a visitor to a lead: every earlier activity of the visitor becomes the lead''s, with its own times; a visitor already another lead''s is refused (23505); a merged lead''s id links to the lead it was merged into. Returns how many activities became the lead''s';
 
 CREATE FUNCTION @extschema@.purge_anonymous()
 RETURNS bigint

@@ -4,6 +4,7 @@
 # against the self-joins a user would write with pg_trgm.  Run by
 # test/bench/run inside its throwaway cluster, in databases of its own.
 #   duplicates.sh LEADS
+# (also the merge of two leads with 10,000 activities each)
 set -euo pipefail
 cd "$(dirname "$0")"
 leads=$1
@@ -83,3 +84,46 @@ SELECT format('duplicate_candidates() over %s leads: %ss; naive similarity() sel
 	   format('duplicate_candidates() over %s leads: %ss; the floor (one pass computing the keys) %ss, ratio %sx',
 			  n.n, round(ours.t::numeric, 2), round(floor.t::numeric, 2), round((floor.t / ours.t)::numeric, 2))
 FROM n, ours, floor, naive, indexed;"
+
+# Merging two leads with 10,000 activities each: merge_leads() against the
+# plain statements a user would write (move the activity, the history, the
+# visitors, fill the winner's empty fields, delete the loser), on lead_gen's
+# tables, and against the floor: the same UPDATE of 20,000 rows' lead id in
+# a table with no index or trigger.  Each on a fresh pair, 5 times, median.
+q -d dup_quality -c "
+CREATE TABLE bench_bare_activity AS SELECT * FROM lead_gen.activity LIMIT 0;
+CREATE FUNCTION bench_merge(how text) RETURNS float8 LANGUAGE plpgsql AS \$\$
+DECLARE w bigint; l bigint; t0 timestamptz;
+BEGIN
+	INSERT INTO lead_gen.lead (email, first_name, company_name) VALUES ('w' || (extract(epoch FROM clock_timestamp()) * 1e6)::bigint || '@merge.example', 'Wen', 'Merge')
+	RETURNING lead_id INTO w;
+	INSERT INTO lead_gen.lead (email, last_name, phone, company_name) VALUES ('l' || (extract(epoch FROM clock_timestamp()) * 1e6)::bigint || '@merge.example', 'Lo', '+1 555 0100 00', 'Merge')
+	RETURNING lead_id INTO l;
+	INSERT INTO lead_gen.activity (lead_id, kind, occurred_at)
+	SELECT CASE WHEN g % 2 = 0 THEN w ELSE l END, (ARRAY['page_view', 'email_open', 'webinar', 'call'])[1 + g % 4],
+		   now() - g * interval '1 minute'
+	FROM generate_series(1, 20000) AS g;
+	IF how = 'bare' THEN
+		INSERT INTO bench_bare_activity SELECT * FROM lead_gen.activity WHERE lead_id IN (w, l);
+	END IF;
+	t0 := clock_timestamp();
+	IF how = 'lead_gen' THEN
+		PERFORM lead_gen.merge_leads(w, l);
+	ELSIF how = 'plain' THEN
+		UPDATE lead_gen.activity SET lead_id = w WHERE lead_id = l;
+		UPDATE lead_gen.stage_change SET lead_id = w WHERE lead_id = l;
+		UPDATE lead_gen.visitor SET lead_id = w WHERE lead_id = l;
+		UPDATE lead_gen.capture_submission SET lead_id = w WHERE lead_id = l;
+		UPDATE lead_gen.lead AS x SET last_name = coalesce(x.last_name, y.last_name), phone = coalesce(x.phone, y.phone)
+		FROM lead_gen.lead AS y WHERE x.lead_id = w AND y.lead_id = l;
+		DELETE FROM lead_gen.lead WHERE lead_id = l;
+	ELSE
+		UPDATE bench_bare_activity SET lead_id = w WHERE lead_id = l;
+	END IF;
+	RETURN extract(epoch FROM clock_timestamp() - t0);
+END \$\$;"
+median() { sort -g | sed -n 3p; }
+run() { for i in 1 2 3 4 5; do q -d dup_quality -At -c "SELECT bench_merge('$1')"; done | median; }
+ours=$(run lead_gen) plain=$(run plain) bare=$(run bare)
+awk -v a="$ours" -v b="$plain" 'BEGIN { printf "merging two leads of 10000 activities each: merge_leads() %.3fs, plain UPDATEs %.3fs, ratio %.2fx\n", a, b, b / a }'
+awk -v a="$ours" -v b="$bare" 'BEGIN { printf "merging two leads of 10000 activities each: merge_leads() %.3fs, the floor (UPDATE of a bare table) %.3fs, ratio %.2fx\n", a, b, b / a }'

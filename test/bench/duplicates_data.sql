@@ -127,5 +127,6 @@ FROM dup AS d;
 -- (a dup the lead table refused for want of an e-mail, phone or company
 -- cannot happen: each kind keeps one of them)
 INSERT INTO dup_truth SELECT original, lead_id, kind FROM dup;
+SELECT setval('lead_gen.lead_lead_id_seq', (SELECT max(lead_id) FROM lead_gen.lead)) \g /dev/null
 ANALYZE lead_gen.lead;
 SELECT count(*) AS leads, (SELECT count(*) FROM dup_truth) AS injected_duplicates FROM lead_gen.lead;

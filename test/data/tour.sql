@@ -185,4 +185,24 @@ SELECT lead_gen.capture('{"form": "Book a demo", "email": "sam.rivera@northwind.
 						submission_key => 'demo-post-1') = :sam AS same_lead,
 	   (SELECT count(*) FROM lead_gen.activity WHERE lead_id = :sam AND kind = 'form_submission') AS form_submissions;
 
+\echo '== Sam signs up for an event with a +tagged address: a second record of one person'
+SELECT lead_gen.capture('{"form": "Event signup", "email": "sam.rivera+events@northwind.example", "first_name": "Sam",
+						  "last_name": "Rivera", "phone": "+1 415 555 0199", "company_name": "Northwind Inc"}',
+						submission_key => 'demo-post-2') AS sam_again \gset
+INSERT INTO lead_gen.activity (lead_id, kind) VALUES (:sam_again, 'webinar');
+SELECT lead_id, email, phone, round(score::numeric, 1) AS score,
+	   (SELECT count(*) FROM lead_gen.activity AS a WHERE a.lead_id = l.lead_id) AS activities
+FROM lead_gen.lead AS l WHERE lead_id IN (:sam, :sam_again) ORDER BY lead_id;
+
+\echo '== lead_gen.duplicate_candidates finds the pair, lead_gen.merge_leads merges it: nothing lost'
+SELECT lead_a, lead_b, round(score::numeric, 2) AS score, reasons
+FROM lead_gen.duplicate_candidates() WHERE :sam IN (lead_a, lead_b);
+SELECT lead_gen.merge_leads(:sam, :sam_again, 'same person: event signup') AS merged_into;
+SELECT email, phone, stage, round(score::numeric, 1) AS score,
+	   (SELECT count(*) FROM lead_gen.activity WHERE lead_id = :sam) AS activities,
+	   lead_gen.resolve_lead(:sam_again) = :sam AS old_id_resolves
+FROM lead_gen.lead WHERE lead_id = :sam;
+SELECT from_stage, to_stage, cause, reason FROM lead_gen.stage_change WHERE lead_id = :sam AND cause = 'merge';
+SELECT * FROM lead_gen.merge_report();
+
 \echo '== the demo tour is over'
