@@ -123,6 +123,15 @@ INSERT INTO lead (lead_id, email, stage) OVERRIDING SYSTEM VALUE VALUES (8104, '
 SELECT merge_leads(8103, 8104) AS merged_into;
 SELECT stage FROM lead WHERE lead_id = 8103;
 
+-- The moved activity may move the winner on by itself: the merge keeps
+-- that (the winner's stage as the move left it).
+INSERT INTO lead (lead_id, email) OVERRIDING SYSTEM VALUE VALUES (8120, 'over1@merge.example'), (8121, 'over2@merge.example');
+INSERT INTO activity (lead_id, kind) VALUES (8120, 'email_click'), (8120, 'social_follow'), (8121, 'email_click'), (8121, 'email_click');
+SELECT lead_id, stage, round(score::numeric, 1) AS score FROM lead WHERE lead_id IN (8120, 8121) ORDER BY lead_id;
+SELECT merge_leads(8120, 8121);
+SELECT stage, round(score::numeric, 1) AS score FROM lead WHERE lead_id = 8120;
+SELECT from_stage, to_stage, cause FROM stage_change WHERE lead_id = 8120 ORDER BY stage_change_id;
+
 -- 5. What is refused.
 SELECT pg_temp.try('SELECT merge_leads(8103, 8103)');
 SELECT pg_temp.try('SELECT merge_leads(8101, 8103)');

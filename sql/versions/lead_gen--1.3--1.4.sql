@@ -1372,11 +1372,13 @@ BEGIN
 
 	-- The winner: its own values first, the loser's where it has none; the
 	-- more restrictive consent; the further stage, a live one over a
-	-- disqualified one.
+	-- disqualified one (the winner's as it is now: the moved activity may
+	-- have moved it on).
+	SELECT x.stage INTO new_stage FROM @extschema@.lead AS x WHERE x.lead_id = winner;
 	new_stage := CASE
-		WHEN w.stage = 'disqualified' THEN l.stage
-		WHEN l.stage = 'disqualified' THEN w.stage
-		ELSE greatest(w.stage, l.stage) END;
+		WHEN new_stage = 'disqualified' THEN l.stage
+		WHEN l.stage = 'disqualified' THEN new_stage
+		ELSE greatest(new_stage, l.stage) END;
 	PERFORM set_config('lead_gen.stage_reason',
 					   format('merged lead %s (%s) into lead %s', loser, l.stage, winner)
 					   || coalesce(': ' || reason, ''), true);
