@@ -95,8 +95,11 @@ SELECT * FROM lead_owner ORDER BY lead_id;
 SELECT loser, winner, merged_into, merged_at = now() AS now, merged_by = current_user AS by_me, reason,
 	   loser_data->>'email' AS loser_email, loser_data->>'stage' AS loser_stage
 FROM lead_merge;
--- the retried capture of the loser's form comes back with the winner
+-- the retried capture of the loser's form comes back with the winner, and
+-- so does a new form with the loser's address, in any case
 SELECT capture('{"email": "jo.smith+news@merge.example"}', submission_key => 'post-m102') AS retried_capture;
+SELECT capture('{"email": "JO.SMITH+NEWS@merge.example", "city": "Leeds"}') AS loser_address_captured;
+SELECT email, city FROM lead WHERE lead_id = 8101;
 
 -- 3. The loser's id stays resolvable; its activity is redirected.
 SELECT resolve_lead(8102) AS of_102, resolve_lead(8101) AS of_101, resolve_lead(8999) AS of_unknown, resolve_lead(NULL) AS of_null;

@@ -206,10 +206,16 @@ COMMENT ON FUNCTION @extschema@.dismiss_duplicate(bigint, bigint) IS
 -- three leads is a switchboard, no evidence.  Evidence of one kind counts
 -- once (the strongest); kinds combine as independent:
 -- 1 - (1 - mailbox)(1 - phone)(1 - name).
+-- The planner cannot know how many rows the steps make, and a nested loop
+-- over a step it thinks small is quadratic: every join here is an
+-- equi-join, so hash or merge joins are forced.  No JIT for a query planned
+-- on such guesses.
 CREATE FUNCTION @extschema@.duplicate_candidates(min_score float8 DEFAULT 0.8)
 RETURNS TABLE (lead_a bigint, lead_b bigint, score float8, reasons text[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET enable_nestloop = off
+SET jit = off
 AS $$
 BEGIN
 	IF min_score IS NULL OR NOT (min_score BETWEEN 0 AND 1) THEN
@@ -219,10 +225,11 @@ BEGIN
 	RETURN QUERY
 	WITH k AS MATERIALIZED (
 		SELECT l.lead_id,
-			   @extschema@.normalized_mailbox(l.email) AS mailbox,
-			   @extschema@.normalized_phone(l.phone) AS phone,
-			   @extschema@.normalized_company(l.company_name) AS company,
-			   @extschema@.company_mail_domain(l.email) AS domain,
+			   -- keys compared byte by byte: sorting and hashing them is cheap
+			   @extschema@.normalized_mailbox(l.email) COLLATE "C" AS mailbox,
+			   @extschema@.normalized_phone(l.phone) COLLATE "C" AS phone,
+			   @extschema@.normalized_company(l.company_name) COLLATE "C" AS company,
+			   @extschema@.company_mail_domain(l.email) COLLATE "C" AS domain,
 			   @extschema@.normalized_name(l.first_name, l.last_name) AS name,
 			   pg_catalog.split_part(pg_catalog.split_part(pg_catalog.lower(l.email), '@', 1), '+', 1) AS local
 		FROM @extschema@.lead AS l
@@ -232,7 +239,7 @@ BEGIN
 		SELECT k.phone FROM k WHERE k.phone IS NOT NULL GROUP BY k.phone HAVING count(*) BETWEEN 2 AND 3
 	),
 	word AS MATERIALIZED (
-		SELECT DISTINCT k.lead_id, b.block, w.word
+		SELECT DISTINCT k.lead_id, b.block, w.word COLLATE "C" AS word
 		FROM k
 		CROSS JOIN LATERAL (VALUES ('c ' || k.company), ('d ' || k.domain)) AS b(block)
 		CROSS JOIN LATERAL unnest(string_to_array(k.name, ' ') || regexp_split_to_array(k.local, '[^[:alnum:]]+')) AS w(word)

@@ -356,6 +356,13 @@ BEGIN
 	IF given ? 'email' THEN
 		SELECT l.lead_id INTO lid FROM @extschema@.lead AS l
 		WHERE lower(l.email) OPERATOR(pg_catalog.=) lower(given ->> 'email') FOR UPDATE;
+		IF lid IS NULL THEN
+			-- the address of a lead merged into another is that lead's
+			SELECT m.winner INTO lid FROM @extschema@.lead_merge AS m
+			WHERE lower(m.loser_data ->> 'email') OPERATOR(pg_catalog.=) lower(given ->> 'email')
+			ORDER BY m.merged_at DESC LIMIT 1;
+			PERFORM FROM @extschema@.lead AS l WHERE l.lead_id OPERATOR(pg_catalog.=) lid FOR UPDATE;
+		END IF;
 	ELSIF capture.visitor IS NOT NULL THEN
 		SELECT v.lead_id INTO lid FROM @extschema@.visitor AS v
 		WHERE v.visitor OPERATOR(pg_catalog.=) capture.visitor;

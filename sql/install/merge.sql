@@ -30,6 +30,8 @@ CREATE TABLE @extschema@.lead_merge (
 );
 CREATE INDEX lead_merge_winner_idx ON @extschema@.lead_merge (winner);
 CREATE INDEX lead_merge_merged_at_idx ON @extschema@.lead_merge (merged_at);
+-- capture() finds a merged lead's address
+CREATE INDEX lead_merge_loser_email_idx ON @extschema@.lead_merge ((pg_catalog.lower(loser_data OPERATOR(pg_catalog.->>) 'email')));
 COMMENT ON TABLE @extschema@.lead_merge IS
 	'Merged leads: which lead each now lives on (winner), which it was merged into, when, by whom, why, and its row as it was';
 COMMENT ON COLUMN @extschema@.lead_merge.winner IS

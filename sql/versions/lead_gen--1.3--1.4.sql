@@ -1038,6 +1038,13 @@ BEGIN
 	IF given ? 'email' THEN
 		SELECT l.lead_id INTO lid FROM @extschema@.lead AS l
 		WHERE lower(l.email) OPERATOR(pg_catalog.=) lower(given ->> 'email') FOR UPDATE;
+		IF lid IS NULL THEN
+			-- the address of a lead merged into another is that lead's
+			SELECT m.winner INTO lid FROM @extschema@.lead_merge AS m
+			WHERE lower(m.loser_data ->> 'email') OPERATOR(pg_catalog.=) lower(given ->> 'email')
+			ORDER BY m.merged_at DESC LIMIT 1;
+			PERFORM FROM @extschema@.lead AS l WHERE l.lead_id OPERATOR(pg_catalog.=) lid FOR UPDATE;
+		END IF;
 	ELSIF capture.visitor IS NOT NULL THEN
 		SELECT v.lead_id INTO lid FROM @extschema@.visitor AS v
 		WHERE v.visitor OPERATOR(pg_catalog.=) capture.visitor;
@@ -1195,6 +1202,8 @@ CREATE TABLE @extschema@.lead_merge (
 );
 CREATE INDEX lead_merge_winner_idx ON @extschema@.lead_merge (winner);
 CREATE INDEX lead_merge_merged_at_idx ON @extschema@.lead_merge (merged_at);
+-- capture() finds a merged lead's address
+CREATE INDEX lead_merge_loser_email_idx ON @extschema@.lead_merge ((pg_catalog.lower(loser_data OPERATOR(pg_catalog.->>) 'email')));
 COMMENT ON TABLE @extschema@.lead_merge IS
 	'Merged leads: which lead each now lives on (winner), which it was merged into, when, by whom, why, and its row as it was';
 COMMENT ON COLUMN @extschema@.lead_merge.winner IS
@@ -1647,10 +1656,16 @@ COMMENT ON FUNCTION @extschema@.dismiss_duplicate(bigint, bigint) IS
 -- three leads is a switchboard, no evidence.  Evidence of one kind counts
 -- once (the strongest); kinds combine as independent:
 -- 1 - (1 - mailbox)(1 - phone)(1 - name).
+-- The planner cannot know how many rows the steps make, and a nested loop
+-- over a step it thinks small is quadratic: every join here is an
+-- equi-join, so hash or merge joins are forced.  No JIT for a query planned
+-- on such guesses.
 CREATE FUNCTION @extschema@.duplicate_candidates(min_score float8 DEFAULT 0.8)
 RETURNS TABLE (lead_a bigint, lead_b bigint, score float8, reasons text[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET enable_nestloop = off
+SET jit = off
 AS $$
 BEGIN
 	IF min_score IS NULL OR NOT (min_score BETWEEN 0 AND 1) THEN
@@ -1660,10 +1675,11 @@ BEGIN
 	RETURN QUERY
 	WITH k AS MATERIALIZED (
 		SELECT l.lead_id,
-			   @extschema@.normalized_mailbox(l.email) AS mailbox,
-			   @extschema@.normalized_phone(l.phone) AS phone,
-			   @extschema@.normalized_company(l.company_name) AS company,
-			   @extschema@.company_mail_domain(l.email) AS domain,
+			   -- keys compared byte by byte: sorting and hashing them is cheap
+			   @extschema@.normalized_mailbox(l.email) COLLATE "C" AS mailbox,
+			   @extschema@.normalized_phone(l.phone) COLLATE "C" AS phone,
+			   @extschema@.normalized_company(l.company_name) COLLATE "C" AS company,
+			   @extschema@.company_mail_domain(l.email) COLLATE "C" AS domain,
 			   @extschema@.normalized_name(l.first_name, l.last_name) AS name,
 			   pg_catalog.split_part(pg_catalog.split_part(pg_catalog.lower(l.email), '@', 1), '+', 1) AS local
 		FROM @extschema@.lead AS l
@@ -1673,7 +1689,7 @@ BEGIN
 		SELECT k.phone FROM k WHERE k.phone IS NOT NULL GROUP BY k.phone HAVING count(*) BETWEEN 2 AND 3
 	),
 	word AS MATERIALIZED (
-		SELECT DISTINCT k.lead_id, b.block, w.word
+		SELECT DISTINCT k.lead_id, b.block, w.word COLLATE "C" AS word
 		FROM k
 		CROSS JOIN LATERAL (VALUES ('c ' || k.company), ('d ' || k.domain)) AS b(block)
 		CROSS JOIN LATERAL unnest(string_to_array(k.name, ' ') || regexp_split_to_array(k.local, '[^[:alnum:]]+')) AS w(word)
