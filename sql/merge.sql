@@ -88,7 +88,7 @@ SELECT abs(engagement_value(w.engagement, now()) - engagement_value(t.engagement
 FROM lead AS w, lead AS t WHERE w.lead_id = 8101 AND t.lead_id = 8199;
 -- the history of both, and one merge row
 SELECT lead_id, from_stage, to_stage, cause, kind, reason FROM stage_change WHERE lead_id IN (8101, 8102) ORDER BY stage_change_id;
-SELECT visitor, lead_id FROM visitor WHERE visitor LIKE 'cookie-m%' ORDER BY visitor;
+SELECT visitor, lead_id FROM visitor WHERE visitor IN ('cookie-m101', 'cookie-m102') ORDER BY visitor;
 SELECT submission_key, lead_id FROM capture_submission WHERE submission_key = 'post-m102';
 SELECT * FROM deal ORDER BY deal_id;
 SELECT * FROM lead_owner ORDER BY lead_id;
