@@ -56,6 +56,13 @@ INSERT INTO lead_gen.lead (first_name) VALUES ('Nobody');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 INSERT INTO lead_gen.lead (email, phone) VALUES ('p@corp.example', 'call me');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+INSERT INTO lead_gen.lead (email, phone) VALUES ('p@corp.example', '(   ) 555');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+INSERT INTO lead_gen.lead (email, phone) VALUES ('p@corp.example', '(1)');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+-- a number may start with a parenthesis
+SELECT p, p::lead_gen.phone_number IS NOT NULL AS taken
+FROM unnest(ARRAY['(415) 555-0100', '+(44) 20 7946 0000', '0044 20 7946 0000', '1234']) AS p;
 INSERT INTO lead_gen.lead (email, country) VALUES ('c@corp.example', 'usa');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 INSERT INTO lead_gen.lead (email, employees) VALUES ('e@corp.example', -5);

@@ -54,9 +54,10 @@ CREATE DOMAIN @extschema@.long_text AS text
 	CONSTRAINT long_text_check CHECK (pg_catalog.length(VALUE) OPERATOR(pg_catalog.<=) 2000);
 COMMENT ON DOMAIN @extschema@.long_text IS 'Text of at most 2000 characters';
 CREATE DOMAIN @extschema@.phone_number AS text
-	CONSTRAINT phone_number_check CHECK (VALUE OPERATOR(pg_catalog.~) '^\+?[0-9][0-9 ()./-]{3,30}$');
+	CONSTRAINT phone_number_check CHECK (
+		VALUE OPERATOR(pg_catalog.~) '^\+?(\([0-9][0-9 ()./-]{2,29}|[0-9][0-9 ()./-]{3,30})$');
 COMMENT ON DOMAIN @extschema@.phone_number IS
-	'A phone number: digits with an optional leading +, spaces, dots, dashes, slashes, parentheses';
+	'A phone number: digits with an optional leading +, spaces, dots, dashes, slashes, parentheses; it starts with a digit or an opening parenthesis and a digit';
 CREATE DOMAIN @extschema@.seniority_level AS text
 	CONSTRAINT seniority_level_check CHECK (VALUE IN
 		('intern', 'entry', 'mid', 'senior', 'manager', 'director', 'vp', 'c_level', 'owner'));
