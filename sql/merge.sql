@@ -61,9 +61,11 @@ SELECT 8199, kind, occurred_at FROM activity WHERE lead_id IN (8101, 8102) ORDER
 -- merge; a unique key that would hold twice keeps the winner's row.
 CREATE TABLE public.deal (deal_id int PRIMARY KEY, lead_id bigint REFERENCES lead ON DELETE CASCADE, title text);
 CREATE TABLE public.lead_owner (lead_id bigint PRIMARY KEY REFERENCES lead ON DELETE CASCADE, owner text);
+CREATE TABLE public.lead_slot (lead_id bigint REFERENCES lead ON DELETE CASCADE, "slot, no" int, UNIQUE (lead_id, "slot, no"));
 INSERT INTO deal VALUES (1, 8102, 'pilot'), (2, 8101, 'expansion');
 INSERT INTO lead_owner VALUES (8101, 'ana'), (8102, 'ben');
-SELECT table_name, lead_column, unique_keys
+INSERT INTO lead_slot VALUES (8101, 1), (8102, 1), (8102, 2);
+SELECT table_name, lead_column, same_key
 FROM lead_owned_tables() ORDER BY 1;
 
 -- 2. The merge.
@@ -92,6 +94,7 @@ SELECT visitor, lead_id FROM visitor WHERE visitor IN ('cookie-m101', 'cookie-m1
 SELECT submission_key, lead_id FROM capture_submission WHERE submission_key = 'post-m102';
 SELECT * FROM deal ORDER BY deal_id;
 SELECT * FROM lead_owner ORDER BY lead_id;
+SELECT * FROM lead_slot ORDER BY 1, 2;
 SELECT loser, winner, merged_into, merged_at = now() AS now, merged_by = current_user AS by_me, reason,
 	   loser_data->>'email' AS loser_email, loser_data->>'stage' AS loser_stage
 FROM lead_merge;
@@ -204,7 +207,17 @@ SELECT pg_temp.try($$SET LOCAL lead_gen.stage_cause = 'merge'; UPDATE lead_gen.l
 SELECT pg_temp.try('INSERT INTO lead_gen.lead_merge (loser, winner, merged_into, loser_data) VALUES (9000, 8106, 8106, ''{}'')');
 -- a writer's activity for a merged id is redirected all the same
 INSERT INTO lead_gen.activity (lead_id, kind) VALUES (8104, 'email_open') RETURNING lead_id;
+-- writers may say two leads are two people
+SELECT lead_gen.dismiss_duplicate(8106, 8107);
 RESET ROLE;
+SET ROLE lg_merge_admin;
+-- an admin without UPDATE on a table of the user's that references lead
+-- cannot merge, and nothing changes
+SELECT pg_temp.try('SELECT lead_gen.merge_leads(8106, 8107)');
+RESET ROLE;
+SELECT (SELECT count(*) FROM lead WHERE lead_id = 8107) AS loser_still_there,
+	   (SELECT count(*) FROM lead_merge WHERE loser = 8107) AS merges_of_8107;
+GRANT SELECT, UPDATE, DELETE ON lead_slot TO lg_merge_admin;
 SET ROLE lg_merge_admin;
 SELECT lead_gen.merge_leads(8106, 8107, 'admin merge') AS merged_into;
 RESET ROLE;

@@ -58,15 +58,15 @@ RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 	SELECT CASE
-		WHEN m.local OPERATOR(pg_catalog.=) '' OR m.domain OPERATOR(pg_catalog.=) '' THEN NULL
+		WHEN m.local OPERATOR(pg_catalog.=) '' THEN NULL
 		WHEN m.domain OPERATOR(pg_catalog.=) ANY ('{gmail.com,googlemail.com}'::pg_catalog.text[])
 			THEN pg_catalog.replace(m.local, '.', '') OPERATOR(pg_catalog.||) '@gmail.com'
 		ELSE m.local OPERATOR(pg_catalog.||) '@' OPERATOR(pg_catalog.||) m.domain END
-	FROM (SELECT pg_catalog.split_part(pg_catalog.left(a.x, -pg_catalog.length(a.domain) - 1), '+', 1) AS local,
+	FROM (SELECT pg_catalog.split_part(pg_catalog.lower(pg_catalog.left(a.x, -pg_catalog.length(a.domain) - 1)),
+									   '+', 1) AS local,
 				 a.domain
-		  FROM (SELECT t.x, pg_catalog.split_part(t.x, '@', -1) AS domain
-				FROM (SELECT pg_catalog.lower(pg_catalog.btrim($1))) AS t(x)
-				WHERE pg_catalog.strpos(t.x, '@') OPERATOR(pg_catalog.>) 0) AS a) AS m
+		  FROM (SELECT t.x, @extschema@.email_domain(t.x) AS domain
+				FROM (SELECT pg_catalog.btrim($1)) AS t(x)) AS a) AS m
 $$;
 COMMENT ON FUNCTION @extschema@.normalized_mailbox(text) IS
 	'The mailbox an e-mail address delivers to: lower case, without a +tag, and for gmail.com and googlemail.com without the dots of the local part; NULL for no address';
@@ -76,10 +76,8 @@ CREATE FUNCTION @extschema@.company_mail_domain(email text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-	SELECT CASE WHEN d.domain OPERATOR(pg_catalog.<>) '' AND NOT @extschema@.free_mail_domain(d.domain)
-				THEN d.domain END
-	FROM (SELECT pg_catalog.split_part(pg_catalog.lower(pg_catalog.btrim($1)), '@', -1) AS domain
-		  WHERE pg_catalog.strpos($1, '@') OPERATOR(pg_catalog.>) 0) AS d
+	SELECT CASE WHEN NOT @extschema@.free_mail_domain(d.domain) THEN d.domain END
+	FROM (SELECT @extschema@.email_domain(pg_catalog.btrim($1)) AS domain) AS d
 $$;
 COMMENT ON FUNCTION @extschema@.company_mail_domain(text) IS
 	'The lower-case domain of an e-mail address, unless it is a free mail provider''s (NULL then)';

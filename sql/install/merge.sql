@@ -86,21 +86,21 @@ COMMENT ON FUNCTION @extschema@.resolve_lead(bigint) IS
 -- ---------------------------------------------------------------------------
 
 -- What a lead owns: every table with a foreign key to lead (lead_gen's and
--- the user's), with the unique keys that hold the lead's id.  Declaring the
+-- the user's), and for each unique index holding the lead's column, when a
+-- loser's row x and a winner's row y would hold the same key.  Declaring the
 -- foreign key is how a table registers.
 CREATE FUNCTION @extschema@.lead_owned_tables()
-RETURNS TABLE (table_name regclass, lead_column name, unique_keys text[])
+RETURNS TABLE (table_name regclass, lead_column name, same_key text[])
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT c.conrelid::regclass, a.attname,
-		   (SELECT array_agg(pg_catalog.array_to_string(k.cols, ',') ORDER BY k.indexrelid)
+		   (SELECT array_agg(coalesce(k.same, 'true') ORDER BY k.indexrelid)
 			FROM (SELECT i.indexrelid,
-						 ARRAY(SELECT quote_ident(ka.attname)
-							   FROM unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord)
-							   JOIN pg_attribute AS ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum
-							   WHERE u.attnum <> a.attnum
-							   ORDER BY u.ord) AS cols
+						 (SELECT string_agg(format('y.%1$I = x.%1$I', ka.attname), ' AND ' ORDER BY u.ord)
+						  FROM unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord)
+						  JOIN pg_attribute AS ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum
+						  WHERE u.attnum <> a.attnum) AS same
 				  FROM pg_index AS i
 				  WHERE i.indrelid = c.conrelid AND i.indisunique AND i.indpred IS NULL
 					AND i.indexprs IS NULL AND a.attnum = ANY (i.indkey)) AS k)
@@ -111,7 +111,7 @@ AS $$
 	ORDER BY c.conrelid::regclass::text, a.attname
 $$;
 COMMENT ON FUNCTION @extschema@.lead_owned_tables() IS
-	'The tables whose rows belong to a lead (a foreign key to lead_gen.lead): merge_leads() moves them; unique_keys lists, per unique index holding the lead''s column, its other columns (comma-separated)';
+	'The tables whose rows belong to a lead (a foreign key to lead_gen.lead): merge_leads() moves them; same_key gives, per unique index holding the lead''s column, the condition under which a loser''s row x and a winner''s row y would hold the same key (the loser''s is then dropped)';
 
 CREATE FUNCTION @extschema@.merge_leads(winner bigint, loser bigint, reason text DEFAULT NULL)
 RETURNS bigint
@@ -125,8 +125,7 @@ DECLARE
 	l @extschema@.lead;
 	into_lead bigint;
 	t record;
-	k text;
-	collides text;
+	same text;
 	new_stage @extschema@.lifecycle_stage;
 BEGIN
 	IF winner IS NULL OR loser IS NULL THEN
@@ -194,12 +193,9 @@ BEGIN
 	-- activity recomputes both leads' engagement, caps and first touch from
 	-- their history (the activity triggers).
 	FOR t IN SELECT * FROM @extschema@.lead_owned_tables() LOOP
-		FOREACH k IN ARRAY coalesce(t.unique_keys, '{}') LOOP
-			collides := CASE WHEN k = '' THEN 'true' ELSE (
-				SELECT string_agg(format('y.%1$s = x.%1$s', c), ' AND ')
-				FROM unnest(string_to_array(k, ',')) AS c) END;
+		FOREACH same IN ARRAY coalesce(t.same_key, '{}') LOOP
 			EXECUTE format('DELETE FROM %s AS x WHERE x.%I = $2 AND EXISTS (SELECT FROM %s AS y WHERE y.%I = $1 AND %s)',
-						   t.table_name, t.lead_column, t.table_name, t.lead_column, collides)
+						   t.table_name, t.lead_column, t.table_name, t.lead_column, same)
 				USING winner, loser;
 		END LOOP;
 		EXECUTE format('UPDATE %s SET %I = $1 WHERE %I = $2', t.table_name, t.lead_column, t.lead_column)
@@ -268,10 +264,7 @@ AS $$
 DECLARE
 	p record := @extschema@.report_period(from_date, to_date);
 BEGIN
-	IF period IS NULL OR period NOT IN ('day', 'week', 'month', 'quarter', 'year') THEN
-		RAISE EXCEPTION 'unknown period "%"', period
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day, week, month, quarter or year.';
-	END IF;
+	PERFORM @extschema@.check_period_unit(period);
 	RETURN QUERY
 	SELECT date_trunc(period, m.merged_at AT TIME ZONE 'UTC')::date, count(*), count(DISTINCT m.merged_into),
 		   array_agg(DISTINCT m.merged_by ORDER BY m.merged_by)

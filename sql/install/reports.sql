@@ -32,6 +32,22 @@ $$;
 COMMENT ON FUNCTION @extschema@.report_period(date, date) IS
 	'The instants a report period covers: from the start of from_date to the end of to_date (UTC); NULL ends are open; an end before the start is an error';
 
+CREATE FUNCTION @extschema@.check_period_unit(period text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF period IS NULL OR period NOT IN ('day', 'week', 'month', 'quarter', 'year') THEN
+		RAISE EXCEPTION 'unknown period "%"', period
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day, week, month, quarter or year.';
+	END IF;
+	RETURN period;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_period_unit(text) IS
+	'Checks the unit of a per-period report: day, week, month, quarter or year';
+
 CREATE FUNCTION @extschema@.check_group_by(group_by text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -77,10 +93,7 @@ AS $$
 DECLARE
 	p record := @extschema@.report_period(from_date, to_date);
 BEGIN
-	IF period IS NULL OR period NOT IN ('day', 'week', 'month', 'quarter', 'year') THEN
-		RAISE EXCEPTION 'unknown period "%"', period
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day, week, month, quarter or year.';
-	END IF;
+	PERFORM @extschema@.check_period_unit(period);
 	PERFORM @extschema@.check_group_by(group_by);
 	RETURN QUERY
 	SELECT date_trunc(period, l.created_at AT TIME ZONE 'UTC')::date, @extschema@.lead_segment(l, group_by, cn.name),

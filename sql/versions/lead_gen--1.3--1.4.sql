@@ -1189,6 +1189,50 @@ CREATE TRIGGER stage_change_guard BEFORE INSERT OR UPDATE OF lead_id ON @extsche
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.stage_change_guard();
 
 -- ---------------------------------------------------------------------------
+-- Reports: one check of a period unit (merge_report() has one too)
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.check_period_unit(period text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF period IS NULL OR period NOT IN ('day', 'week', 'month', 'quarter', 'year') THEN
+		RAISE EXCEPTION 'unknown period "%"', period
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day, week, month, quarter or year.';
+	END IF;
+	RETURN period;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.check_period_unit(text) IS
+	'Checks the unit of a per-period report: day, week, month, quarter or year';
+
+CREATE OR REPLACE FUNCTION @extschema@.leads_per_period(from_date date DEFAULT NULL, to_date date DEFAULT NULL,
+	period text DEFAULT 'month', group_by text DEFAULT NULL)
+RETURNS TABLE (period_start date, segment text, leads bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record := @extschema@.report_period(from_date, to_date);
+BEGIN
+	PERFORM @extschema@.check_period_unit(period);
+	PERFORM @extschema@.check_group_by(group_by);
+	RETURN QUERY
+	SELECT date_trunc(period, l.created_at AT TIME ZONE 'UTC')::date, @extschema@.lead_segment(l, group_by, cn.name),
+		   count(*)
+	FROM @extschema@.lead AS l
+	LEFT JOIN @extschema@.campaign AS cn ON cn.campaign_id = l.campaign_id AND group_by = 'campaign'
+	WHERE l.created_at >= p.from_ts AND l.created_at < p.to_ts
+	GROUP BY 1, 2
+	ORDER BY 1, 2;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.leads_per_period(date, date, text, text) IS
+	'New leads per day, week, month, quarter or year (UTC), optionally per segment';
+
+-- ---------------------------------------------------------------------------
 -- The record of merges
 -- ---------------------------------------------------------------------------
 
@@ -1265,21 +1309,21 @@ COMMENT ON FUNCTION @extschema@.resolve_lead(bigint) IS
 -- ---------------------------------------------------------------------------
 
 -- What a lead owns: every table with a foreign key to lead (lead_gen's and
--- the user's), with the unique keys that hold the lead's id.  Declaring the
+-- the user's), and for each unique index holding the lead's column, when a
+-- loser's row x and a winner's row y would hold the same key.  Declaring the
 -- foreign key is how a table registers.
 CREATE FUNCTION @extschema@.lead_owned_tables()
-RETURNS TABLE (table_name regclass, lead_column name, unique_keys text[])
+RETURNS TABLE (table_name regclass, lead_column name, same_key text[])
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT c.conrelid::regclass, a.attname,
-		   (SELECT array_agg(pg_catalog.array_to_string(k.cols, ',') ORDER BY k.indexrelid)
+		   (SELECT array_agg(coalesce(k.same, 'true') ORDER BY k.indexrelid)
 			FROM (SELECT i.indexrelid,
-						 ARRAY(SELECT quote_ident(ka.attname)
-							   FROM unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord)
-							   JOIN pg_attribute AS ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum
-							   WHERE u.attnum <> a.attnum
-							   ORDER BY u.ord) AS cols
+						 (SELECT string_agg(format('y.%1$I = x.%1$I', ka.attname), ' AND ' ORDER BY u.ord)
+						  FROM unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord)
+						  JOIN pg_attribute AS ka ON ka.attrelid = i.indrelid AND ka.attnum = u.attnum
+						  WHERE u.attnum <> a.attnum) AS same
 				  FROM pg_index AS i
 				  WHERE i.indrelid = c.conrelid AND i.indisunique AND i.indpred IS NULL
 					AND i.indexprs IS NULL AND a.attnum = ANY (i.indkey)) AS k)
@@ -1290,7 +1334,7 @@ AS $$
 	ORDER BY c.conrelid::regclass::text, a.attname
 $$;
 COMMENT ON FUNCTION @extschema@.lead_owned_tables() IS
-	'The tables whose rows belong to a lead (a foreign key to lead_gen.lead): merge_leads() moves them; unique_keys lists, per unique index holding the lead''s column, its other columns (comma-separated)';
+	'The tables whose rows belong to a lead (a foreign key to lead_gen.lead): merge_leads() moves them; same_key gives, per unique index holding the lead''s column, the condition under which a loser''s row x and a winner''s row y would hold the same key (the loser''s is then dropped)';
 
 CREATE FUNCTION @extschema@.merge_leads(winner bigint, loser bigint, reason text DEFAULT NULL)
 RETURNS bigint
@@ -1304,8 +1348,7 @@ DECLARE
 	l @extschema@.lead;
 	into_lead bigint;
 	t record;
-	k text;
-	collides text;
+	same text;
 	new_stage @extschema@.lifecycle_stage;
 BEGIN
 	IF winner IS NULL OR loser IS NULL THEN
@@ -1373,12 +1416,9 @@ BEGIN
 	-- activity recomputes both leads' engagement, caps and first touch from
 	-- their history (the activity triggers).
 	FOR t IN SELECT * FROM @extschema@.lead_owned_tables() LOOP
-		FOREACH k IN ARRAY coalesce(t.unique_keys, '{}') LOOP
-			collides := CASE WHEN k = '' THEN 'true' ELSE (
-				SELECT string_agg(format('y.%1$s = x.%1$s', c), ' AND ')
-				FROM unnest(string_to_array(k, ',')) AS c) END;
+		FOREACH same IN ARRAY coalesce(t.same_key, '{}') LOOP
 			EXECUTE format('DELETE FROM %s AS x WHERE x.%I = $2 AND EXISTS (SELECT FROM %s AS y WHERE y.%I = $1 AND %s)',
-						   t.table_name, t.lead_column, t.table_name, t.lead_column, collides)
+						   t.table_name, t.lead_column, t.table_name, t.lead_column, same)
 				USING winner, loser;
 		END LOOP;
 		EXECUTE format('UPDATE %s SET %I = $1 WHERE %I = $2', t.table_name, t.lead_column, t.lead_column)
@@ -1447,10 +1487,7 @@ AS $$
 DECLARE
 	p record := @extschema@.report_period(from_date, to_date);
 BEGIN
-	IF period IS NULL OR period NOT IN ('day', 'week', 'month', 'quarter', 'year') THEN
-		RAISE EXCEPTION 'unknown period "%"', period
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day, week, month, quarter or year.';
-	END IF;
+	PERFORM @extschema@.check_period_unit(period);
 	RETURN QUERY
 	SELECT date_trunc(period, m.merged_at AT TIME ZONE 'UTC')::date, count(*), count(DISTINCT m.merged_into),
 		   array_agg(DISTINCT m.merged_by ORDER BY m.merged_by)
@@ -1515,15 +1552,15 @@ RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 	SELECT CASE
-		WHEN m.local OPERATOR(pg_catalog.=) '' OR m.domain OPERATOR(pg_catalog.=) '' THEN NULL
+		WHEN m.local OPERATOR(pg_catalog.=) '' THEN NULL
 		WHEN m.domain OPERATOR(pg_catalog.=) ANY ('{gmail.com,googlemail.com}'::pg_catalog.text[])
 			THEN pg_catalog.replace(m.local, '.', '') OPERATOR(pg_catalog.||) '@gmail.com'
 		ELSE m.local OPERATOR(pg_catalog.||) '@' OPERATOR(pg_catalog.||) m.domain END
-	FROM (SELECT pg_catalog.split_part(pg_catalog.left(a.x, -pg_catalog.length(a.domain) - 1), '+', 1) AS local,
+	FROM (SELECT pg_catalog.split_part(pg_catalog.lower(pg_catalog.left(a.x, -pg_catalog.length(a.domain) - 1)),
+									   '+', 1) AS local,
 				 a.domain
-		  FROM (SELECT t.x, pg_catalog.split_part(t.x, '@', -1) AS domain
-				FROM (SELECT pg_catalog.lower(pg_catalog.btrim($1))) AS t(x)
-				WHERE pg_catalog.strpos(t.x, '@') OPERATOR(pg_catalog.>) 0) AS a) AS m
+		  FROM (SELECT t.x, @extschema@.email_domain(t.x) AS domain
+				FROM (SELECT pg_catalog.btrim($1)) AS t(x)) AS a) AS m
 $$;
 COMMENT ON FUNCTION @extschema@.normalized_mailbox(text) IS
 	'The mailbox an e-mail address delivers to: lower case, without a +tag, and for gmail.com and googlemail.com without the dots of the local part; NULL for no address';
@@ -1533,10 +1570,8 @@ CREATE FUNCTION @extschema@.company_mail_domain(email text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
-	SELECT CASE WHEN d.domain OPERATOR(pg_catalog.<>) '' AND NOT @extschema@.free_mail_domain(d.domain)
-				THEN d.domain END
-	FROM (SELECT pg_catalog.split_part(pg_catalog.lower(pg_catalog.btrim($1)), '@', -1) AS domain
-		  WHERE pg_catalog.strpos($1, '@') OPERATOR(pg_catalog.>) 0) AS d
+	SELECT CASE WHEN NOT @extschema@.free_mail_domain(d.domain) THEN d.domain END
+	FROM (SELECT @extschema@.email_domain(pg_catalog.btrim($1)) AS domain) AS d
 $$;
 COMMENT ON FUNCTION @extschema@.company_mail_domain(text) IS
 	'The lower-case domain of an e-mail address, unless it is a free mail provider''s (NULL then)';
