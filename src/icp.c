@@ -45,6 +45,8 @@ PG_FUNCTION_INFO_V1(lead_gen_icp_match);
 PG_FUNCTION_INFO_V1(lead_gen_icp_match_facts);
 PG_FUNCTION_INFO_V1(lead_gen_icp_explain);
 PG_FUNCTION_INFO_V1(lead_gen_icp_explain_lead);
+PG_FUNCTION_INFO_V1(lead_gen_condition_in);
+PG_FUNCTION_INFO_V1(lead_gen_condition_recv);
 
 #define ICP_BINARY_VERSION	1	/* first byte of the send/recv format */
 
@@ -54,7 +56,7 @@ PG_FUNCTION_INFO_V1(lead_gen_icp_explain_lead);
  */
 
 static void
-report_icp_error(const IcpError *err, const char *text, size_t len)
+report_icp_error(const IcpError *err, const char *text, size_t len, const char *what)
 {
 	int			sqlstate;
 
@@ -69,6 +71,9 @@ report_icp_error(const IcpError *err, const char *text, size_t len)
 		case ICP_ERR_LIMIT:
 			sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 			break;
+		case ICP_ERR_UNKNOWN_FACT:
+			sqlstate = ERRCODE_UNDEFINED_COLUMN;
+			break;
 		default:
 			sqlstate = ERRCODE_DATA_CORRUPTED;
 			break;
@@ -82,7 +87,7 @@ report_icp_error(const IcpError *err, const char *text, size_t len)
 
 		ereport(ERROR,
 				(errcode(sqlstate),
-				 errmsg("invalid ICP: %s", err->message),
+				 errmsg("invalid %s: %s", what, err->message),
 				 rest > 0
 				 ? errdetail("Error at character %d, near \"%.*s\".", charpos, near, text + err->pos)
 				 : errdetail("Error at character %d, the end of the input.", charpos),
@@ -90,7 +95,7 @@ report_icp_error(const IcpError *err, const char *text, size_t len)
 	}
 	ereport(ERROR,
 			(errcode(sqlstate),
-			 errmsg("invalid ICP: %s", err->message),
+			 errmsg("invalid %s: %s", what, err->message),
 			 err->hint[0] ? errhint("%s", err->hint) : 0));
 }
 
@@ -115,17 +120,21 @@ compile_pattern(regex_t *re, const char *pat, int len)
 	}
 }
 
-/* Parse, and reject what the language allows but PostgreSQL does not. */
+/*
+ * Parse an ICP or a condition, and reject what the language allows but
+ * PostgreSQL does not.
+ */
 static IcpHeader *
-icp_from_text(const char *text, size_t len)
+icp_from_text(const char *text, size_t len, bool condition)
 {
 	IcpError	err;
 	size_t		size;
-	IcpHeader  *icp = icp_parse(text, len, &size, &err);
+	IcpHeader  *icp = condition ? icp_parse_condition(text, len, &size, &err)
+		: icp_parse(text, len, &size, &err);
 	const IcpNode *nodes;
 
 	if (icp == NULL)
-		report_icp_error(&err, text, len);
+		report_icp_error(&err, text, len, condition ? "condition" : "ICP");
 	SET_VARSIZE(icp, size);
 
 	/* Invalid regular expressions are refused now, not at match time. */
@@ -149,7 +158,7 @@ lead_gen_icp_in(PG_FUNCTION_ARGS)
 {
 	char	   *s = PG_GETARG_CSTRING(0);
 
-	PG_RETURN_POINTER(icp_from_text(s, strlen(s)));
+	PG_RETURN_POINTER(icp_from_text(s, strlen(s), false));
 }
 
 Datum
@@ -165,10 +174,9 @@ lead_gen_icp_out(PG_FUNCTION_ARGS)
  * text with the same checks as text input, so no binary value can bypass
  * them.
  */
-Datum
-lead_gen_icp_recv(PG_FUNCTION_ARGS)
+static IcpHeader *
+icp_from_binary(StringInfo buf, bool condition)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int			version = pq_getmsgint(buf, 1);
 	char	   *text;
 	int			nbytes;
@@ -176,10 +184,36 @@ lead_gen_icp_recv(PG_FUNCTION_ARGS)
 	if (version != ICP_BINARY_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("unsupported binary format version %d of type lead_gen.icp", version),
+				 errmsg("unsupported binary format version %d of type lead_gen.%s",
+						version, condition ? "condition" : "icp"),
 				 errdetail("This version of lead_gen reads format %d.", ICP_BINARY_VERSION)));
 	text = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
-	PG_RETURN_POINTER(icp_from_text(text, nbytes));
+	return icp_from_text(text, nbytes, condition);
+}
+
+Datum
+lead_gen_icp_recv(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(icp_from_binary((StringInfo) PG_GETARG_POINTER(0), false));
+}
+
+/*
+ * lead_gen.condition: the same representation, language and printer; its
+ * input reads one test without a weight, over a lead's facts, state and
+ * activity.  Output, send, equality and hashing are the ICP's.
+ */
+Datum
+lead_gen_condition_in(PG_FUNCTION_ARGS)
+{
+	char	   *s = PG_GETARG_CSTRING(0);
+
+	PG_RETURN_POINTER(icp_from_text(s, strlen(s), true));
+}
+
+Datum
+lead_gen_condition_recv(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_POINTER(icp_from_binary((StringInfo) PG_GETARG_POINTER(0), true));
 }
 
 Datum
@@ -348,6 +382,16 @@ resolve_facts(IcpMatcher *m)
 		m->firstlen[i] = (uint16) len;
 		if (len == 12 && memcmp(path, "email_domain", 12) == 0)
 			m->fact[i] = LEAD_FACT_EMAIL_DOMAIN;
+		if (ICP_CRITERIA(icp)[0].kind == ICP_CONDITION)
+		{
+			static const char *const state[] = {
+				"score", "temperature", "stage", "grade", "fit", "days_in_stage"
+			};
+
+			for (int k = 0; k < (int) lengthof(state); k++)
+				if ((int) strlen(state[k]) == len && memcmp(path, state[k], len) == 0)
+					m->fact[i] = (int16) (LEAD_FACT_SCORE + k);
+		}
 		for (int k = 0; k < LEAD_FACT_COUNT; k++)
 			if ((int) strlen(lead_fact_columns[k].name) == len &&
 				memcmp(path, lead_fact_columns[k].name, len) == 0)
@@ -478,6 +522,7 @@ typedef struct Source
 	Datum	   *values;			/* lead source, LEAD_FACT_COUNT of them */
 	bool	   *nulls;
 	Jsonb	   *attributes;		/* detoasted on first use */
+	ConditionFacts *cf;			/* a condition's state facts, or NULL */
 } Source;
 
 static void
@@ -561,6 +606,61 @@ fact_from_jsonb(Jsonb *jb, Fact *f)
 }
 
 static void
+number_fact(Fact *f, double v)
+{
+	f->kind = F_NUMBER;
+	f->num = v;
+	f->numdatum = Float8GetDatum(v);
+	f->numtype = FLOAT8OID;
+}
+
+static void
+string_fact(Fact *f, const char *s)
+{
+	if (s == NULL)
+		return;
+	f->kind = F_STRING;
+	f->str = s;
+	f->len = strlen(s);
+}
+
+/* days from a time to another, as a fraction */
+static double
+days_between(TimestampTz from, TimestampTz to)
+{
+	return (double) (to - from) / (double) USECS_PER_DAY;
+}
+
+/* A condition's fact about the lead's state, as of cf->now. */
+static void
+state_fact(ConditionFacts *cf, int fact, Fact *f)
+{
+	switch (fact)
+	{
+		case LEAD_FACT_SCORE:
+			number_fact(f, cf->score);
+			break;
+		case LEAD_FACT_TEMPERATURE:
+			string_fact(f, cf->temperature);
+			break;
+		case LEAD_FACT_STAGE:
+			string_fact(f, cf->stage);
+			break;
+		case LEAD_FACT_GRADE:
+			string_fact(f, cf->grade);
+			break;
+		case LEAD_FACT_FIT:
+			if (cf->has_fit)
+				number_fact(f, cf->fit);
+			break;
+		case LEAD_FACT_DAYS_IN_STAGE:
+			if (cf->stage_changed_at != 0)
+				number_fact(f, days_between(cf->stage_changed_at, cf->now));
+			break;
+	}
+}
+
+static void
 fact_from_column(Source *src, int node, const char *path, int len, Fact *f)
 {
 	IcpMatcher *m = src->m;
@@ -571,6 +671,12 @@ fact_from_column(Source *src, int node, const char *path, int len, Fact *f)
 
 	memset(f, 0, sizeof(*f));
 	f->kind = F_MISSING;
+	if (fact >= LEAD_FACT_SCORE)
+	{
+		if (src->cf && first == len)
+			state_fact(src->cf, fact, f);
+		return;
+	}
 	if (fact == LEAD_FACT_NONE || src->nulls[column])
 		return;
 	d = src->values[column];
@@ -873,15 +979,24 @@ negated(const IcpNode *n)
 		(n->type == ICP_P_REGEX && n->op == 1);
 }
 
+static Tri eval_fact(IcpMatcher *m, int node, const Fact *f);
+
 static Tri
 eval_predicate(Source *src, int node)
 {
-	IcpMatcher *m = src->m;
-	const IcpNode *n = &ICP_NODES(m->icp)[node];
 	Fact		f;
-	Tri			result;
 
 	fetch_fact(src, node, &f);
+	return eval_fact(src->m, node, &f);
+}
+
+/* A test on the fact it names. */
+static Tri
+eval_fact(IcpMatcher *m, int node, const Fact *fp)
+{
+	const IcpNode *n = &ICP_NODES(m->icp)[node];
+	Fact		f = *fp;
+	Tri			result;
 
 	if (n->type == ICP_P_IS && (n->op == ICP_IS_PRESENT || n->op == ICP_IS_ABSENT))
 		return (f.kind != F_MISSING) == (n->op == ICP_IS_PRESENT) ? TRI_TRUE : TRI_FALSE;
@@ -946,6 +1061,216 @@ eval_node(Source *src, int node)
 			}
 		default:
 			return eval_predicate(src, node);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Conditions: the answer now, and until when time alone keeps it
+ * ------------------------------------------------------------------------
+ */
+
+/* A test on a number. */
+static Tri
+test_number(IcpMatcher *m, int node, double v)
+{
+	Fact		f;
+
+	memset(&f, 0, sizeof(f));
+	number_fact(&f, v);
+	return eval_fact(m, node, &f);
+}
+
+/* The numbers a test compares with: the only places its answer can change. */
+static int
+test_constants(const IcpHeader *icp, const IcpNode *n, double *out)
+{
+	int			k = 0;
+
+	if (n->type == ICP_P_RANGE)
+	{
+		out[k++] = n->lo;
+		out[k++] = n->hi;
+	}
+	else if (n->type == ICP_P_IN || n->type == ICP_P_CMP)
+		for (int i = 0; i < n->count; i++)
+			if (ICP_VALUES(icp)[n->value + i].type == ICP_V_NUMBER)
+				out[k++] = ICP_VALUES(icp)[n->value + i].num;
+	return k;
+}
+
+/*
+ * A test on days since "origin", which grow with time: the first time after
+ * now its answer differs from "current" (DT_NOEND: never).  The answer can
+ * change only where the days reach one of the test's numbers, so those
+ * instants (and the next microsecond) are the only ones to try.
+ */
+static TimestampTz
+days_until(IcpMatcher *m, int node, TimestampTz origin, TimestampTz now, Tri current)
+{
+	const IcpNode *n = &ICP_NODES(m->icp)[node];
+	double	   *c = palloc((n->count + 2) * sizeof(double));
+	int			nc = test_constants(m->icp, n, c);
+	TimestampTz best = DT_NOEND;
+
+	for (int i = 0; i < nc; i++)
+	{
+		double		us = ceil(c[i] * (double) USECS_PER_DAY);
+		TimestampTz t;
+
+		if (!(fabs(us) < 1e17))
+			continue;			/* beyond every timestamp */
+		t = origin + (int64) us;
+		for (int d = 0; d < 2; d++, t++)
+			if (t > now && t < best &&
+				test_number(m, node, days_between(origin, t)) != current)
+				best = t;
+	}
+	pfree(c);
+	return best;
+}
+
+/* A test on the score: the first time the score crosses one of its numbers. */
+static TimestampTz
+score_until(Source *src, int node)
+{
+	const IcpNode *n = &ICP_NODES(src->m->icp)[node];
+	double	   *c = palloc((n->count + 2) * sizeof(double));
+	int			nc = test_constants(src->m->icp, n, c);
+	TimestampTz best = DT_NOEND;
+
+	for (int i = 0; i < nc; i++)
+	{
+		TimestampTz when;
+
+		if (src->cf->score_crossing(src->cf, c[i], &when) && when < best)
+			best = when;
+	}
+	pfree(c);
+	return best;
+}
+
+/*
+ * count(kind [within window]) TEST: activity leaves the window one by one as
+ * time passes (ties together), and the answer is tried at each departure.
+ */
+static Tri
+eval_count(Source *src, int node, const ConditionActivity *a, TimestampTz *until)
+{
+	const IcpNode *n = &ICP_NODES(src->m->icp)[node];
+	TimestampTz now = src->cf->now;
+	int64		window;
+	int			lo = 0;
+	int			hi = a->count;
+	Tri			current;
+
+	*until = DT_NOEND;
+	if (n->hi == 0)
+		return test_number(src->m, node + 1, a->count);
+	window = (int64) (n->lo * n->hi * USECS_PER_SEC);
+	/* the first activity inside (now - window, ...) */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (a->times[mid] > now - window)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	current = test_number(src->m, node + 1, a->count - lo);
+	for (int i = lo; i < a->count; i++)
+	{
+		int			j = i;
+
+		while (j + 1 < a->count && a->times[j + 1] == a->times[i])
+			j++;
+		if (test_number(src->m, node + 1, a->count - (j + 1)) != current)
+		{
+			*until = a->times[i] + window;
+			break;
+		}
+		i = j;
+	}
+	return current;
+}
+
+static Tri
+eval_timed(Source *src, int node, TimestampTz *until)
+{
+	IcpMatcher *m = src->m;
+	const IcpNode *n = &ICP_NODES(m->icp)[node];
+	ConditionFacts *cf = src->cf;
+	const ConditionActivity *a;
+	Tri			t;
+
+	switch (n->type)
+	{
+		case ICP_N_NOT:
+			return tri_not(eval_timed(src, node + 1, until));
+		case ICP_N_AND:
+		case ICP_N_OR:
+			{
+				/*
+				 * Decided by a false (and) or true (or) operand: it stays so
+				 * while any of those does.  Otherwise: while all stay.
+				 */
+				Tri			stop = n->type == ICP_N_AND ? TRI_FALSE : TRI_TRUE;
+				Tri			result = n->type == ICP_N_AND ? TRI_TRUE : TRI_FALSE;
+				bool		stopped = false;
+				TimestampTz stop_until = 0;
+				TimestampTz all_until = DT_NOEND;
+				int			kid = node + 1;
+
+				for (int i = 0; i < n->count; i++)
+				{
+					TimestampTz u;
+
+					t = eval_timed(src, kid, &u);
+					kid += ICP_NODES(m->icp)[kid].size;
+					if (t == stop)
+					{
+						stopped = true;
+						stop_until = Max(stop_until, u);
+						if (u == DT_NOEND)
+							break;
+						continue;
+					}
+					if (t == TRI_UNKNOWN)
+						result = TRI_UNKNOWN;
+					all_until = Min(all_until, u);
+				}
+				*until = stopped ? stop_until : all_until;
+				return stopped ? stop : result;
+			}
+		case ICP_P_NEVER:
+			a = cf->activity(cf, ICP_POOL(m->icp) + n->field_off, n->field_len);
+			*until = DT_NOEND;
+			return a->count == 0 ? TRI_TRUE : TRI_FALSE;
+		case ICP_N_FACT:
+			a = cf->activity(cf, ICP_POOL(m->icp) + n->field_off, n->field_len);
+			if (n->op == ICP_FACT_COUNT)
+				return eval_count(src, node, a, until);
+			if (a->count == 0)
+			{
+				Fact		missing;
+
+				memset(&missing, 0, sizeof(missing));
+				*until = DT_NOEND;
+				return eval_fact(m, node + 1, &missing);
+			}
+			t = test_number(m, node + 1, days_between(a->times[a->count - 1], cf->now));
+			*until = days_until(m, node + 1, a->times[a->count - 1], cf->now, t);
+			return t;
+		default:
+			t = eval_predicate(src, node);
+			*until = DT_NOEND;
+			if (m->fact[node] == LEAD_FACT_SCORE)
+				*until = score_until(src, node);
+			else if (m->fact[node] == LEAD_FACT_TEMPERATURE)
+				*until = cf->temperature_until;
+			else if (m->fact[node] == LEAD_FACT_DAYS_IN_STAGE && cf->stage_changed_at != 0)
+				*until = days_until(m, node, cf->stage_changed_at, cf->now, t);
+			return t;
 	}
 }
 
@@ -1054,12 +1379,10 @@ resolve_columns(IcpMatcher *m, TupleDesc tupdesc)
 	MemoryContextSwitchTo(oldcxt);
 }
 
-double
-icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, IcpOutcome *outcomes)
+/* The facts of a lead row, in lead_fact_columns order. */
+static void
+tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, Datum *values, bool *nulls)
 {
-	Datum		values[LEAD_FACT_COUNT];
-	bool		nulls[LEAD_FACT_COUNT];
-
 	/* resolved once; again only if the table was altered since */
 	if (m->tupdesc == NULL || !equalTupleDescs(m->tupdesc, tupdesc))
 		resolve_columns(m, tupdesc);
@@ -1071,7 +1394,34 @@ icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, IcpOutcome *out
 		nulls[k] = att == InvalidAttrNumber || m->rownulls[att - 1];
 		values[k] = nulls[k] ? (Datum) 0 : m->rowvalues[att - 1];
 	}
+}
+
+double
+icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, IcpOutcome *outcomes)
+{
+	Datum		values[LEAD_FACT_COUNT];
+	bool		nulls[LEAD_FACT_COUNT];
+
+	tuple_facts(m, tuple, tupdesc, values, nulls);
 	return icp_fit_facts(m, values, nulls, outcomes);
+}
+
+bool
+icp_condition_holds(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, ConditionFacts *cf,
+					TimestampTz *until)
+{
+	Datum		values[LEAD_FACT_COUNT];
+	bool		nulls[LEAD_FACT_COUNT];
+	Source		src = {0};
+
+	if (ICP_CRITERIA(m->icp)[0].kind != ICP_CONDITION)
+		elog(ERROR, "icp_condition_holds: not a condition");
+	tuple_facts(m, tuple, tupdesc, values, nulls);
+	src.m = m;
+	src.values = values;
+	src.nulls = nulls;
+	src.cf = cf;
+	return eval_timed(&src, ICP_CRITERIA(m->icp)[0].root, until) == TRI_TRUE;
 }
 
 double

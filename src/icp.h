@@ -16,6 +16,7 @@
 #include "fmgr.h"
 #include "regex/regex.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "icp_format.h"
 
@@ -33,6 +34,14 @@
 #define LEAD_FACT_ATTRIBUTES	19
 #define LEAD_FACT_EMAIL_DOMAIN	LEAD_FACT_COUNT	/* derived */
 #define LEAD_FACT_NONE			(-1)
+
+/* What conditions test besides those facts: the lead's state (ConditionFacts) */
+#define LEAD_FACT_SCORE			(LEAD_FACT_COUNT + 1)
+#define LEAD_FACT_TEMPERATURE	(LEAD_FACT_COUNT + 2)
+#define LEAD_FACT_STAGE			(LEAD_FACT_COUNT + 3)
+#define LEAD_FACT_GRADE			(LEAD_FACT_COUNT + 4)
+#define LEAD_FACT_FIT			(LEAD_FACT_COUNT + 5)
+#define LEAD_FACT_DAYS_IN_STAGE	(LEAD_FACT_COUNT + 6)
 
 typedef struct LeadFactColumn
 {
@@ -83,6 +92,35 @@ typedef struct IcpOutcome
 	double		max_points;
 } IcpOutcome;
 
+/* A lead's activity of one kind (or of every kind), for conditions. */
+typedef struct ConditionActivity
+{
+	int			count;			/* all of it */
+	TimestampTz *times;			/* occurred_at of each, ascending */
+} ConditionActivity;
+
+/*
+ * What a condition tests besides the lead's columns: its state as of now,
+ * and its activity, which the caller provides on demand.
+ */
+typedef struct ConditionFacts
+{
+	TimestampTz now;
+	double		score;			/* as of now */
+	const char *temperature;
+	TimestampTz temperature_until;	/* temperature holds at least until then */
+	const char *stage;
+	const char *grade;			/* NULL: none */
+	bool		has_fit;
+	double		fit;
+	TimestampTz stage_changed_at;	/* 0: unknown */
+	void	   *arg;			/* the caller's */
+	/* the lead's activity of a kind (len 0: every kind) */
+	const ConditionActivity *(*activity) (struct ConditionFacts *cf, const char *kind, int len);
+	/* the first time after now the score crosses threshold; false: never */
+	bool		(*score_crossing) (struct ConditionFacts *cf, double threshold, TimestampTz *when);
+} ConditionFacts;
+
 extern IcpMatcher *icp_matcher_get(IcpMatcher *old, Datum icpdatum,
 								   MemoryContext parent);
 extern void icp_matcher_free(IcpMatcher *m);
@@ -98,5 +136,13 @@ extern double icp_fit_facts(IcpMatcher *m, Datum *values, bool *nulls,
 extern double icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc,
 							IcpOutcome *outcomes);
 extern double icp_fit_row(IcpMatcher *m, HeapTupleHeader row, IcpOutcome *outcomes);
+
+/*
+ * Whether a condition holds for a lead row now (unknown is not), and in
+ * *until the time before which time alone cannot change that (DT_NOEND:
+ * never): the lead's next membership change, if nothing else happens.
+ */
+extern bool icp_condition_holds(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc,
+								ConditionFacts *cf, TimestampTz *until);
 
 #endif							/* LEAD_GEN_ICP_H */

@@ -113,6 +113,7 @@ typedef struct Parser
 	IcpError   *err;
 	bool		failed;
 	int			depth;
+	bool		condition;		/* parsing a condition, not an ICP */
 
 	IcpCriterion *crit;
 	int			ncrit;
@@ -168,6 +169,14 @@ fail(Parser *p, int code, int pos, const char *hint, const char *fmt,...)
 static const char *const keywords[] = {
 	"must", "not", "in", "and", "or", "is", "true", "false", "present",
 	"absent", "starts", "ends", "with", "contains", NULL
+};
+
+const char *const icp_condition_facts[] = {
+	"email", "first_name", "last_name", "phone", "job_title", "seniority",
+	"decision_maker", "company_name", "industry", "employees", "annual_revenue",
+	"country", "city", "source_channel", "campaign_id", "consent", "budget", "need",
+	"authority", "attributes", "email_domain",
+	"score", "temperature", "stage", "grade", "fit", "days_in_stage", NULL
 };
 
 static bool
@@ -612,6 +621,30 @@ add_kid(Parser *p, TNode *parent, TNode *kid)
 	parent->kids[parent->nkids++] = kid;
 }
 
+/* A condition names the facts of a lead only; attributes alone has fields. */
+static bool
+check_condition_field(Parser *p, const char *path, int plen, int nseg, int start)
+{
+	int			first = (int) strnlen(path, plen);
+
+	for (int i = 0; icp_condition_facts[i]; i++)
+	{
+		if ((int) strlen(icp_condition_facts[i]) != first ||
+			memcmp(path, icp_condition_facts[i], first) != 0)
+			continue;
+		if (nseg > 1 && strcmp(icp_condition_facts[i], "attributes") != 0)
+		{
+			return fail(p, ICP_ERR_UNKNOWN_FACT, start,
+						"Only attributes has fields below it, as in attributes.plan.",
+						"fact \"%s\" has no fields", icp_condition_facts[i]);
+		}
+		return true;
+	}
+	return fail(p, ICP_ERR_UNKNOWN_FACT, start,
+				"A condition tests a lead's columns (industry, country, ...), email_domain, attributes.<name>, score, temperature, stage, grade, fit, days_in_stage, or its activity: count(kind within 30 days), days_since_last(kind), never kind.",
+				"unknown fact \"%.*s\"", first, path);
+}
+
 static bool
 parse_field(Parser *p, TNode *n)
 {
@@ -619,11 +652,14 @@ parse_field(Parser *p, TNode *n)
 	char		path[ICP_MAX_PATH * (ICP_MAX_NAME + 1)];
 	int			plen = 0;
 	int			nseg = 0;
+	int			start = -1;
 
 	for (;;)
 	{
 		if (!next_token(p, &t))
 			return false;
+		if (start < 0)
+			start = t.start;
 		if (t.type == T_WORD && is_keyword(t.str, t.strlen) && nseg == 0)
 			return fail(p, ICP_ERR_SYNTAX, t.start,
 						"Quote a field whose name is a keyword: \"in\".",
@@ -654,6 +690,8 @@ parse_field(Parser *p, TNode *n)
 			break;
 		next_token(p, &t);
 	}
+	if (p->condition && !check_condition_field(p, path, plen, nseg, start))
+		return false;
 	n->n.field_off = pool_add(p, path, plen);
 	n->n.field_len = (uint16_t) plen;
 	return true;
@@ -671,15 +709,11 @@ expect_string(Parser *p, Token *t, const char *what)
 	return true;
 }
 
+/* The test after a field (or a fact), starting at token t; fills in n. */
 static TNode *
-parse_predicate(Parser *p)
+parse_test(Parser *p, TNode *n, Token t)
 {
-	TNode	   *n = new_tnode(p, 0);
-	Token		t;
 	int			idx;
-
-	if (!parse_field(p, n) || !next_token(p, &t))
-		return NULL;
 
 	if (tok_is(&t, "not") || tok_is(&t, "in"))
 	{
@@ -867,6 +901,206 @@ parse_predicate(Parser *p)
 	return n;
 }
 
+/*
+ * An activity kind in a condition: a bare or quoted kind name (lower case
+ * letters, digits and _, starting with a letter, at most 63 bytes), or the
+ * bare word any for every kind (kept as the empty string).
+ */
+static bool
+parse_kind(Parser *p, TNode *n)
+{
+	Token		t;
+	const char *k;
+	int			len;
+
+	if (!next_token(p, &t))
+		return false;
+	if (t.type == T_WORD && tok_is(&t, "any"))
+	{
+		n->n.field_off = pool_add(p, "", 0);
+		n->n.field_len = 0;
+		return true;
+	}
+	if (t.type != T_WORD && t.type != T_STRING)
+		return fail(p, ICP_ERR_SYNTAX, t.start,
+					"Name an activity kind, such as webinar, or write any for every kind.",
+					"expected an activity kind");
+	k = t.str;
+	len = t.strlen;
+	if (len < 1 || len > 63 || !(k[0] >= 'a' && k[0] <= 'z'))
+		return fail(p, ICP_ERR_VALUE, t.start,
+					"Activity kinds are lower-case names of at most 63 characters, such as email_click.",
+					"\"%.*s\" is not an activity kind", len > 64 ? 64 : len, k);
+	for (int i = 0; i < len; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+			return fail(p, ICP_ERR_VALUE, t.start,
+						"Activity kinds are lower-case names of at most 63 characters, such as email_click.",
+						"\"%.*s\" is not an activity kind", len, k);
+	n->n.field_off = pool_add(p, k, len);
+	n->n.field_len = (uint16_t) len;
+	return true;
+}
+
+static const struct
+{
+	const char *name;
+	double		seconds;
+}			window_units[] = {
+	{"minute", 60}, {"minutes", 60}, {"hour", 3600}, {"hours", 3600},
+	{"day", 86400}, {"days", 86400}, {"week", 604800}, {"weeks", 604800}, {NULL, 0}
+};
+
+/* within N unit: a window of at least a minute and at most ten years */
+static bool
+parse_window(Parser *p, TNode *n)
+{
+	Token		num;
+	Token		unit;
+
+	if (!next_token(p, &num))
+		return false;
+	if (num.type != T_NUMBER)
+		return fail(p, ICP_ERR_SYNTAX, num.start,
+					"Write the window as a number and a unit: within 30 days.",
+					"expected a number after \"within\"");
+	if (!next_token(p, &unit))
+		return false;
+	for (int i = 0; window_units[i].name; i++)
+		if (tok_is(&unit, window_units[i].name))
+		{
+			double		seconds = num.num * window_units[i].seconds;
+
+			if (num.num <= 0)
+				return fail(p, ICP_ERR_VALUE, num.start,
+							"A window reaches back from now: give it a positive length.",
+							"window must be longer than zero");
+			if (seconds < 60 || seconds > CONDITION_MAX_WINDOW)
+				return fail(p, ICP_ERR_VALUE, num.start, NULL,
+							"window must be between 1 minute and 3650 days");
+			n->n.lo = num.num;
+			n->n.hi = window_units[i].seconds;
+			return true;
+		}
+	return fail(p, ICP_ERR_SYNTAX, unit.start,
+				"The units are minutes, hours, days and weeks.",
+				"expected a unit of time after the number");
+}
+
+/* The tests a number about activity takes. */
+static bool
+numeric_test(const Parser *p, const TNode *t)
+{
+	const IcpNode *n = &t->n;
+
+	switch (n->type)
+	{
+		case ICP_P_IN:
+			for (int i = 0; i < n->count; i++)
+				if (p->values[n->value + i].type != ICP_V_NUMBER)
+					return false;
+			return true;
+		case ICP_P_CMP:
+			return p->values[n->value].type == ICP_V_NUMBER;
+		case ICP_P_RANGE:
+			return true;
+		case ICP_P_IS:
+			return n->op == ICP_IS_PRESENT || n->op == ICP_IS_ABSENT;
+		default:
+			return false;
+	}
+}
+
+/*
+ * count(kind [within N unit]) TEST, days_since_last(kind) TEST: a number
+ * about the lead's activity; the word and the "(" are read.
+ */
+static TNode *
+parse_activity_fact(Parser *p, uint8_t fact)
+{
+	TNode	   *n = new_tnode(p, ICP_N_FACT);
+	TNode	   *test = new_tnode(p, 0);
+	Token		t;
+	int			at;
+
+	n->n.op = fact;
+	if (!parse_kind(p, n) || !next_token(p, &t))
+		return NULL;
+	if (tok_is(&t, "within"))
+	{
+		if (fact != ICP_FACT_COUNT)
+		{
+			fail(p, ICP_ERR_SYNTAX, t.start,
+				 "days_since_last(kind) counts from the latest activity of the kind, however old.",
+				 "days_since_last takes no window");
+			return NULL;
+		}
+		if (!parse_window(p, n) || !next_token(p, &t))
+			return NULL;
+	}
+	if (t.type != T_RPAREN)
+	{
+		fail(p, ICP_ERR_SYNTAX, t.start,
+			 fact == ICP_FACT_COUNT ? "Write count(kind) or count(kind within 30 days)."
+			 : "Write days_since_last(kind) or days_since_last(any).",
+			 "expected \")\"");
+		return NULL;
+	}
+	test->n.field_off = pool_add(p, "", 0);
+	test->n.field_len = 0;
+	if (!next_token(p, &t))
+		return NULL;
+	at = t.start;
+	if (!parse_test(p, test, t))
+		return NULL;
+	if (!numeric_test(p, test))
+	{
+		fail(p, ICP_ERR_SYNTAX, at,
+			 "Compare it with =, !=, <, <=, >, >=, in (1, 2), a range such as 1..5, or is present.",
+			 "%s is a number", fact == ICP_FACT_COUNT ? "count(...)" : "days_since_last(...)");
+		return NULL;
+	}
+	add_kid(p, n, test);
+	return n;
+}
+
+static TNode *
+parse_predicate(Parser *p)
+{
+	TNode	   *n;
+	Token		t;
+
+	if (p->condition)
+	{
+		int			save = p->pos;
+		Token		t2;
+
+		if (!next_token(p, &t))
+			return NULL;
+		if (tok_is(&t, "never"))
+		{
+			n = new_tnode(p, ICP_P_NEVER);
+			return parse_kind(p, n) ? n : NULL;
+		}
+		if (tok_is(&t, "count") || tok_is(&t, "days_since_last"))
+		{
+			uint8_t		fact = tok_is(&t, "count") ? ICP_FACT_COUNT : ICP_FACT_DAYS_SINCE;
+
+			if (!peek_token(p, &t2))
+				return NULL;
+			if (t2.type == T_LPAREN)
+			{
+				next_token(p, &t2);
+				return parse_activity_fact(p, fact);
+			}
+		}
+		p->pos = save;
+	}
+	n = new_tnode(p, 0);
+	if (!parse_field(p, n) || !next_token(p, &t))
+		return NULL;
+	return parse_test(p, n, t);
+}
+
 static TNode *parse_or(Parser *p);
 
 static TNode *
@@ -968,7 +1202,8 @@ emit(Parser *p, TNode *n)
 	}
 	grow((void **) &p->nodes, &p->nodecap, p->nnodes + 1, sizeof(IcpNode));
 	p->nodes[p->nnodes++] = n->n;
-	if (n->n.type == ICP_N_AND || n->n.type == ICP_N_OR || n->n.type == ICP_N_NOT)
+	if (n->n.type == ICP_N_AND || n->n.type == ICP_N_OR || n->n.type == ICP_N_NOT ||
+		n->n.type == ICP_N_FACT)
 	{
 		for (int i = 0; i < n->nkids; i++)
 		{
@@ -978,7 +1213,7 @@ emit(Parser *p, TNode *n)
 				return -1;
 			size += s;
 		}
-		if (n->n.type != ICP_N_NOT)
+		if (n->n.type == ICP_N_AND || n->n.type == ICP_N_OR)
 			p->nodes[at].count = (uint16_t) n->nkids;
 	}
 	p->nodes[at].size = (uint16_t) size;
@@ -1068,26 +1303,81 @@ parser_cleanup(Parser *p)
 		icp_free(p->pool);
 }
 
-IcpHeader *
-icp_parse(const char *text, size_t len, size_t *out_len, IcpError *err)
+/* An ICP: criteria separated by ";". */
+static bool
+parse_criteria(Parser *p)
+{
+	Token		t;
+
+	for (;;)
+	{
+		if (!peek_token(p, &t))
+			return false;
+		if (t.type == T_EOF)
+			return true;
+		if (t.type == T_SEMI)
+			return fail(p, ICP_ERR_SYNTAX, t.start, "Remove the extra \";\".", "empty criterion");
+		if (!parse_criterion(p))
+			return false;
+		next_token(p, &t);		/* the ; or end */
+		if (t.type == T_EOF)
+			return true;
+	}
+}
+
+/* A condition: one expression, then the end of the text. */
+static bool
+parse_condition(Parser *p)
+{
+	IcpCriterion c;
+	Token		t;
+	TNode	   *expr;
+
+	memset(&c, 0, sizeof(c));
+	if (!peek_token(p, &t))
+		return false;
+	if (t.type == T_EOF)
+		return fail(p, ICP_ERR_SYNTAX, t.start,
+					"Write a test, for example: industry = fintech and count(webinar within 30 days) >= 1.",
+					"condition is empty");
+	expr = parse_or(p);
+	if (!expr || emit(p, expr) < 0 || !next_token(p, &t))
+		return false;
+	if (t.type == T_NUMBER)
+		return fail(p, ICP_ERR_SYNTAX, t.start,
+					"A condition is true or not; weights belong to ICPs.",
+					"condition takes no weight");
+	if (t.type != T_EOF)
+		return fail(p, ICP_ERR_SYNTAX, t.start,
+					"A condition is one test: combine tests with and, or, not and parentheses.",
+					"expected \"and\", \"or\" or the end of the condition");
+	c.kind = ICP_CONDITION;
+	grow((void **) &p->crit, &p->critcap, 1, sizeof(IcpCriterion));
+	p->crit[p->ncrit++] = c;
+	return true;
+}
+
+static IcpHeader *
+parse_text(const char *text, size_t len, size_t *out_len, IcpError *err, bool condition)
 {
 	Parser		p;
-	Token		t;
 	IcpHeader  *h = NULL;
 	size_t		size;
 	char	   *w;
 	double		positive = 0;
 	bool		any_weighted = false;
+	size_t		max_text = condition ? CONDITION_MAX_TEXT : ICP_MAX_TEXT;
 
 	memset(&p, 0, sizeof(p));
 	memset(err, 0, sizeof(*err));
 	err->pos = -1;
 	p.s = text;
 	p.err = err;
-	if (len > ICP_MAX_TEXT)
+	p.condition = condition;
+	if (len > max_text)
 	{
-		fail(&p, ICP_ERR_LIMIT, -1, NULL, "ICP text is too long (%zu bytes, at most %d)",
-			 len, ICP_MAX_TEXT);
+		fail(&p, ICP_ERR_LIMIT, -1, NULL, "%s text is too long (%zu bytes, at most %zu)",
+			 condition ? "condition" : "ICP", len, max_text);
 		return NULL;
 	}
 	p.len = (int) len;
@@ -1102,23 +1392,8 @@ icp_parse(const char *text, size_t len, size_t *out_len, IcpError *err)
 		}
 	}
 
-	for (;;)
-	{
-		if (!peek_token(&p, &t))
-			goto done;
-		if (t.type == T_EOF)
-			break;
-		if (t.type == T_SEMI)
-		{
-			fail(&p, ICP_ERR_SYNTAX, t.start, "Remove the extra \";\".", "empty criterion");
-			goto done;
-		}
-		if (!parse_criterion(&p))
-			goto done;
-		next_token(&p, &t);		/* the ; or end */
-		if (t.type == T_EOF)
-			break;
-	}
+	if (!(condition ? parse_condition(&p) : parse_criteria(&p)))
+		goto done;
 	if (p.ncrit == 0)
 	{
 		fail(&p, ICP_ERR_SYNTAX, 0,
@@ -1170,6 +1445,18 @@ done:
 	return h;
 }
 
+IcpHeader *
+icp_parse(const char *text, size_t len, size_t *out_len, IcpError *err)
+{
+	return parse_text(text, len, out_len, err, false);
+}
+
+IcpHeader *
+icp_parse_condition(const char *text, size_t len, size_t *out_len, IcpError *err)
+{
+	return parse_text(text, len, out_len, err, true);
+}
+
 /* ------------------------------------------------------------------------
  * Printer: the canonical text
  * ------------------------------------------------------------------------
@@ -1219,6 +1506,8 @@ print_field(StrBuf *b, const IcpHeader *h, const IcpNode *n)
 	int			len = n->field_len;
 	int			i = 0;
 
+	if (len == 0)
+		return;					/* the test of a fact node */
 	while (i <= len)
 	{
 		int			j = i;
@@ -1248,6 +1537,20 @@ print_value(StrBuf *b, const IcpHeader *h, uint32_t index)
 		print_number(b, v->num);
 	else
 		print_quoted(b, ICP_POOL(h) + v->off, (int) v->len, '\'');
+}
+
+/* An activity kind: bare, but quoted when it is the word any. */
+static void
+print_kind(StrBuf *b, const IcpHeader *h, const IcpNode *n)
+{
+	const char *k = ICP_POOL(h) + n->field_off;
+
+	if (n->field_len == 0)
+		buf_puts(b, "any");
+	else if (n->field_len == 3 && memcmp(k, "any", 3) == 0)
+		print_quoted(b, k, 3, '\'');
+	else
+		buf_append(b, k, n->field_len);
 }
 
 static int
@@ -1339,6 +1642,25 @@ print_node(StrBuf *b, const IcpHeader *h, int at, int need)
 			buf_puts(b, " is ");
 			buf_puts(b, is[n->op]);
 			break;
+		case ICP_N_FACT:
+			buf_puts(b, n->op == ICP_FACT_COUNT ? "count(" : "days_since_last(");
+			print_kind(b, h, n);
+			if (n->hi > 0)
+			{
+				buf_puts(b, " within ");
+				print_number(b, n->lo);
+				buf_puts(b, " ");
+				for (int i = 0; window_units[i].name; i += 2)
+					if (window_units[i].seconds == n->hi)
+						buf_puts(b, n->lo == 1 ? window_units[i].name : window_units[i + 1].name);
+			}
+			buf_puts(b, ")");
+			print_node(b, h, at + 1, 0);
+			break;
+		case ICP_P_NEVER:
+			buf_puts(b, "never ");
+			print_kind(b, h, n);
+			break;
 	}
 	if (paren)
 		buf_puts(b, ")");
@@ -1349,7 +1671,9 @@ print_criterion(StrBuf *b, const IcpHeader *h, int i)
 {
 	const IcpCriterion *c = &ICP_CRITERIA(h)[i];
 
-	if (c->kind == ICP_MUST)
+	if (c->kind == ICP_CONDITION)
+		print_node(b, h, c->root, 0);
+	else if (c->kind == ICP_MUST)
 	{
 		StrBuf		e = {0};
 
@@ -1420,8 +1744,71 @@ corrupt(IcpError *err, const char *what)
 	return -1;
 }
 
+/* An activity kind of a condition, as parse_kind keeps it. */
+static bool
+valid_kind(const IcpHeader *h, const IcpNode *n)
+{
+	const char *k = ICP_POOL(h) + n->field_off;
+
+	if (n->field_len > 63 || (uint64_t) n->field_off + n->field_len > h->pool_len)
+		return false;
+	if (n->field_len > 0 && !(k[0] >= 'a' && k[0] <= 'z'))
+		return false;
+	for (int i = 0; i < n->field_len; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
+			return false;
+	return true;
+}
+
+static bool
+valid_window(const IcpNode *n)
+{
+	bool		unit = false;
+
+	if (n->lo == 0 && n->hi == 0)
+		return n->op == ICP_FACT_COUNT || n->op == ICP_FACT_DAYS_SINCE;
+	for (int i = 0; window_units[i].name; i++)
+		unit |= window_units[i].seconds == n->hi;
+	return n->op == ICP_FACT_COUNT && unit && isfinite(n->lo) && n->lo > 0 &&
+		n->lo * n->hi >= 60 && n->lo * n->hi <= CONDITION_MAX_WINDOW;
+}
+
+static int check_node(const IcpHeader *h, int at, int end, int depth, bool condition,
+					  bool fact_test, IcpError *err);
+
+/* A fact node of a condition and its test. */
 static int
-check_node(const IcpHeader *h, int at, int end, int depth, IcpError *err)
+check_fact(const IcpHeader *h, int at, int depth, IcpError *err)
+{
+	const IcpNode *n = &ICP_NODES(h)[at];
+	const IcpNode *test;
+
+	if (n->size != 2 || n->count != 0 || n->value != 0 || !valid_kind(h, n) || !valid_window(n))
+		return corrupt(err, "bad activity fact");
+	if (check_node(h, at + 1, at + 2, depth + 1, true, true, err) < 0)
+		return -1;
+	test = &ICP_NODES(h)[at + 1];
+	switch (test->type)
+	{
+		case ICP_P_IN:
+		case ICP_P_CMP:
+			for (int i = 0; i < test->count; i++)
+				if (ICP_VALUES(h)[test->value + i].type != ICP_V_NUMBER)
+					return corrupt(err, "activity fact tested as text");
+			return 0;
+		case ICP_P_RANGE:
+			return 0;
+		case ICP_P_IS:
+			if (test->op == ICP_IS_PRESENT || test->op == ICP_IS_ABSENT)
+				return 0;
+			break;
+	}
+	return corrupt(err, "activity fact tested as text");
+}
+
+static int
+check_node(const IcpHeader *h, int at, int end, int depth, bool condition, bool fact_test,
+		   IcpError *err)
 {
 	const IcpNode *n;
 
@@ -1433,16 +1820,27 @@ check_node(const IcpHeader *h, int at, int end, int depth, IcpError *err)
 	if (n->size < 1 || at + n->size > end)
 		return corrupt(err, "bad subtree size");
 
+	if (n->type == ICP_N_FACT || n->type == ICP_P_NEVER)
+	{
+		if (!condition || fact_test)
+			return corrupt(err, "activity test outside a condition");
+		if (n->type == ICP_N_FACT)
+			return check_fact(h, at, depth, err);
+		if (n->size != 1 || n->op != 0 || n->count != 0 || n->value != 0 ||
+			n->lo != 0 || n->hi != 0 || !valid_kind(h, n))
+			return corrupt(err, "bad never test");
+		return 0;
+	}
 	if (n->type == ICP_N_AND || n->type == ICP_N_OR || n->type == ICP_N_NOT)
 	{
 		int			kid = at + 1;
 		int			nkids = 0;
 
-		if (n->field_len != 0 || n->op != 0)
+		if (n->field_len != 0 || n->op != 0 || fact_test)
 			return corrupt(err, "connective with a field");
 		while (kid < at + n->size)
 		{
-			if (check_node(h, kid, at + n->size, depth + 1, err) < 0)
+			if (check_node(h, kid, at + n->size, depth + 1, condition, false, err) < 0)
 				return -1;
 			kid += ICP_NODES(h)[kid].size;
 			nkids++;
@@ -1456,8 +1854,14 @@ check_node(const IcpHeader *h, int at, int end, int depth, IcpError *err)
 
 	if (n->size != 1)
 		return corrupt(err, "test with children");
-	if (n->field_len == 0 || (uint64_t) n->field_off + n->field_len > h->pool_len)
+	if (fact_test)
+	{
+		if (n->field_len != 0 || n->field_off > h->pool_len)
+			return corrupt(err, "activity fact's test with a field");
+	}
+	else if (n->field_len == 0 || (uint64_t) n->field_off + n->field_len > h->pool_len)
 		return corrupt(err, "field outside the string pool");
+	else
 	{
 		const char *f = ICP_POOL(h) + n->field_off;
 		int			segs = 1;
@@ -1560,7 +1964,8 @@ icp_check(const IcpHeader *h, size_t len, IcpError *err)
 		const IcpCriterion *c = &ICP_CRITERIA(h)[i];
 		int			end;
 
-		if (c->kind > ICP_MUST_NOT || c->root != next_root)
+		if (c->kind > ICP_CONDITION || c->root != next_root ||
+			(c->kind == ICP_CONDITION && h->ncriteria != 1))
 			return corrupt(err, "bad criterion");
 		if (c->kind == ICP_WEIGHTED)
 		{
@@ -1575,7 +1980,7 @@ icp_check(const IcpHeader *h, size_t len, IcpError *err)
 		end = c->root + ICP_NODES(h)[c->root].size;
 		if (end > h->nnodes || end <= c->root)
 			return corrupt(err, "criterion outside the node array");
-		if (check_node(h, c->root, end, 0, err) < 0)
+		if (check_node(h, c->root, end, 0, c->kind == ICP_CONDITION, false, err) < 0)
 			return -1;
 		next_root = end;
 	}

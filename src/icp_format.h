@@ -48,6 +48,11 @@
 #define ICP_WEIGHTED		0
 #define ICP_MUST			1		/* fit is 0 unless it matches */
 #define ICP_MUST_NOT		2		/* fit is 0 if it matches */
+#define ICP_CONDITION		3		/* the one test of a condition: no weight */
+
+/* A condition (lead_gen.condition) is one test, with no weight. */
+#define CONDITION_MAX_TEXT	65536	/* bytes of condition text */
+#define CONDITION_MAX_WINDOW (3650.0 * 86400.0)	/* seconds: ten years */
 
 /* node types */
 #define ICP_N_AND			1
@@ -61,6 +66,18 @@
 #define ICP_P_SUFFIX		9		/* ends with; one string value */
 #define ICP_P_CONTAINS		10		/* contains; one string value */
 #define ICP_P_IS			11		/* op: ICP_IS_* */
+
+/*
+ * Conditions only.  A fact node is a number about the lead's activity,
+ * tested by its one child, a test whose field is empty.  op: ICP_FACT_*;
+ * field: the activity kind (empty: any kind); lo and hi: the window as a
+ * count and its unit in seconds (both 0: all time).
+ */
+#define ICP_N_FACT			12
+#define ICP_P_NEVER			13		/* no activity of the kind in field (empty: any) */
+
+#define ICP_FACT_COUNT		0		/* count(kind [within N unit]) */
+#define ICP_FACT_DAYS_SINCE	1		/* days_since_last(kind) */
 
 #define ICP_OP_EQ			0
 #define ICP_OP_NE			1
@@ -134,6 +151,7 @@ typedef struct IcpValue
 #define ICP_ERR_VALUE		2		/* 22P02: a value out of its domain */
 #define ICP_ERR_LIMIT		3		/* 54000 */
 #define ICP_ERR_CORRUPT		4		/* XX001: a binary value that is not an ICP */
+#define ICP_ERR_UNKNOWN_FACT 5		/* 42703: a condition names no fact of a lead */
 
 typedef struct IcpError
 {
@@ -149,6 +167,20 @@ typedef struct IcpError
  */
 extern IcpHeader *icp_parse(const char *text, size_t len, size_t *out_len,
 							IcpError *err);
+
+/*
+ * Parse condition text: one test, no weight, over the facts a condition
+ * knows (icp_condition_facts) and the lead's activity.
+ */
+extern IcpHeader *icp_parse_condition(const char *text, size_t len, size_t *out_len,
+									  IcpError *err);
+
+/*
+ * The names a condition may test: a lead's columns an ICP tests, then
+ * email_domain, then its state (score, temperature, stage, grade, fit,
+ * days_in_stage); NULL-terminated.  Only attributes has fields below it.
+ */
+extern const char *const icp_condition_facts[];
 
 /* The canonical text of a parsed ICP (NUL-terminated, from icp_alloc). */
 extern char *icp_print(const IcpHeader *icp);

@@ -123,6 +123,7 @@ typedef struct LeadDelta
 /* score_config.c */
 extern void scoring_load(void);
 extern ScoringRule *rule_for(const char *kind);
+extern double lead_score_at(double fit, const Engagement *e, TimestampTz at);
 
 /* score_caps.c */
 extern bool day_needs_read(const CappedGroup *g, bool engaged, TimestampTz reached);

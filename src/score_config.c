@@ -249,3 +249,12 @@ rule_for(const char *kind)
 		return NULL;
 	return hash_search(scoring.rules, kind, HASH_FIND, NULL);
 }
+
+/* The score of a lead with this fit and engagement at a time. */
+double
+lead_score_at(double fit, const Engagement *e, TimestampTz at)
+{
+	double		ev = e ? Min(engagement_value_at(e, at), scoring.engagement_cap) : 0;
+
+	return scoring.fit_weight * fit + scoring.engagement_weight * ev;
+}

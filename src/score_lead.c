@@ -26,14 +26,6 @@
 PG_FUNCTION_INFO_V1(lead_gen_lead_score_trigger);
 PG_FUNCTION_INFO_V1(lead_gen_lead_score);
 
-static double
-score_at(double fit, Engagement *e, TimestampTz at)
-{
-	double		ev = e ? Min(engagement_value_at(e, at), scoring.engagement_cap) : 0;
-
-	return scoring.fit_weight * fit + scoring.engagement_weight * ev;
-}
-
 static int
 temperature_of(double score)
 {
@@ -120,7 +112,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 
-	score = score_at(fit, e, now);
+	score = lead_score_at(fit, e, now);
 	if (e)
 	{
 		double		thresholds[2] = {scoring.warm_at, scoring.hot_at};
@@ -203,5 +195,5 @@ lead_gen_lead_score(PG_FUNCTION_ARGS)
 	d = GetAttributeByName(row, "engagement", &isnull);
 	if (!isnull)
 		e = DatumGetEngagementP(d);
-	PG_RETURN_FLOAT8(score_at(fit, e, at));
+	PG_RETURN_FLOAT8(lead_score_at(fit, e, at));
 }

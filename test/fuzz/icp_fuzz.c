@@ -1,8 +1,8 @@
 /*
- * libFuzzer harness for the ICP parser (src/icp_format.c), built with
- * AddressSanitizer and UBSan by test/fuzz/run.
+ * libFuzzer harness for the ICP and condition parsers (src/icp_format.c),
+ * built with AddressSanitizer and UBSan by test/fuzz/run.
  *
- * For every input: parse; on success the value must pass the structural
+ * For every input, parsed as an ICP and as a condition: on success the value must pass the structural
  * check, print to a canonical text, and that text must parse back to the
  * very same bytes and print identically (out(in(x)) is stable).  On failure
  * the error must carry a class, a message and an in-range position.
@@ -41,24 +41,24 @@ icp_free(void *ptr)
 	free(ptr);
 }
 
-int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+typedef IcpHeader *(*Parse) (const char *text, size_t len, size_t *out_len, IcpError *err);
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+check_one(Parse parse, const uint8_t *data, size_t size, int max_code)
 {
 	IcpError	err;
 	size_t		len = 0;
-	IcpHeader  *icp = icp_parse((const char *) data, size, &len, &err);
+	IcpHeader  *icp = parse((const char *) data, size, &len, &err);
 
 	if (!icp)
 	{
-		if (err.code < 1 || err.code > 3 || err.message[0] == '\0' ||
+		if (err.code < 1 || err.code > max_code || err.code == 4 || err.message[0] == '\0' ||
 			err.pos < -1 || err.pos > (int) size)
 		{
 			fprintf(stderr, "bad error: code %d pos %d msg %s\n", err.code, err.pos, err.message);
 			abort();
 		}
-		return 0;
+		return;
 	}
 	if (icp_check(icp, len, &err) != 0)
 	{
@@ -68,7 +68,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		char	   *text = icp_print(icp);
 		size_t		len2 = 0;
-		IcpHeader  *again = icp_parse(text, strlen(text), &len2, &err);
+		IcpHeader  *again = parse(text, strlen(text), &len2, &err);
 		char	   *text2;
 
 		if (!again)
@@ -95,5 +95,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(text);
 	}
 	free(icp);
+}
+
+int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	check_one(icp_parse, data, size, ICP_ERR_LIMIT);
+	check_one(icp_parse_condition, data, size, ICP_ERR_UNKNOWN_FACT);
 	return 0;
 }
