@@ -52,7 +52,7 @@ FROM unnest(ARRAY[
 	'count(webinar within 0 days) >= 1',
 	'count(webinar within -3 days) >= 1',
 	'count(webinar within 3651 days) >= 1',
-	'count(webinar within 30 seconds) >= 1',
+	'count(webinar within 0.5 seconds) >= 1',
 	'count(webinar within 30 fortnights) >= 1',
 	'count(webinar within days) >= 1',
 	'days_since_last(webinar within 3 days) > 1',
@@ -139,8 +139,8 @@ DECLARE
 	sop text := CASE op WHEN '!=' THEN '<>' ELSE op END;
 	n int := (random() * 4)::int;
 	d numeric := round((random() * 30)::numeric, 1);
-	u text := (ARRAY['minutes', 'hours', 'days', 'weeks'])[1 + floor(random() * 4)::int];
-	w numeric := CASE u WHEN 'minutes' THEN 1 + (random() * 3000)::int WHEN 'hours' THEN 1 + (random() * 500)::int
+	u text := (ARRAY['seconds', 'minutes', 'hours', 'days', 'weeks'])[1 + floor(random() * 5)::int];
+	w numeric := CASE u WHEN 'seconds' THEN 1 + (random() * 200000)::int WHEN 'minutes' THEN 1 + (random() * 3000)::int WHEN 'hours' THEN 1 + (random() * 500)::int
 						WHEN 'days' THEN 1 + (random() * 40)::int ELSE 1 + (random() * 6)::int END;
 	cnt text := format('(SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND %s', kq);
 	pick int := floor(random() * 10)::int;

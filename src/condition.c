@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -22,44 +23,58 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "condition.h"
 #include "icp.h"
 #include "score.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_condition_holds);
 PG_FUNCTION_INFO_V1(lead_gen_condition_changes_at);
 
-/* One lead's activity, in time order, and the per-kind views asked for. */
-typedef struct LeadActivity
-{
-	int64		lead_id;
-	bool		loaded;
-	int			n;
-	char	  **kinds;
-	TimestampTz *times;
-	int			nviews;
-	char	  **view_kinds;		/* "" for every kind */
-	ConditionActivity *views;
-	Engagement *engagement;		/* NULL: none */
-	double		fit;
-} LeadActivity;
+static SPIPlanPtr all_plan;		/* a lead's activity */
+static SPIPlanPtr since_plan;	/* a lead's activity after a time */
 
+static SPIPlanPtr
+activity_plan(bool since)
+{
+	SPIPlanPtr *plan = since ? &since_plan : &all_plan;
+
+	if (*plan == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+		SPIPlanPtr	p = SPI_prepare(since
+									? "SELECT kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
+									"WHERE lead_id OPERATOR(pg_catalog.=) $1 AND occurred_at OPERATOR(pg_catalog.>) $2 "
+									"ORDER BY occurred_at"
+									: "SELECT kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
+									"WHERE lead_id OPERATOR(pg_catalog.=) $1 ORDER BY occurred_at",
+									since ? 2 : 1, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the activity query: %s", SPI_result_code_string(SPI_result));
+		*plan = p;
+	}
+	return *plan;
+}
+
+/*
+ * The lead's activity, with the latest snapshot: a writer waiting for the
+ * lead's row lock sees what the writer before it committed.
+ */
 static void
 load_activity(LeadActivity *la)
 {
-	Datum		arg = Int64GetDatum(la->lead_id);
-	Oid			argtype = INT8OID;
+	Datum		args[2] = {Int64GetDatum(la->lead_id), TimestampTzGetDatum(la->since)};
 	MemoryContext outer = CurrentMemoryContext;
 	int			rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-							   "WHERE lead_id OPERATOR(pg_catalog.=) $1 "
-							   "ORDER BY occurred_at, activity_id",
-							   1, &argtype, &arg, NULL, true, 0);
+	rc = SPI_execute_snapshot(activity_plan(la->since != 0), args, NULL,
+							  GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the activity of lead " INT64_FORMAT ": %s",
 			 la->lead_id, SPI_result_code_string(rc));
@@ -125,10 +140,90 @@ label_of(Datum d)
 	return DatumGetCString(DirectFunctionCall1(enum_out, d));
 }
 
-/*
- * Evaluate a condition for a lead row (a lead_gen.lead value) as of the
- * transaction's start: whether it holds, and until when.
- */
+/* Where lead_gen.lead's columns are in the row type last seen */
+static TupleDesc facts_desc;
+static int	col_lead_id,
+			col_fit,
+			col_engagement,
+			col_stage,
+			col_grade,
+			col_stage_changed_at;
+
+static int
+column_of(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			return a->attnum;
+	}
+	elog(ERROR, "a lead has no column \"%s\"", name);
+	return 0;
+}
+
+void
+condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc desc,
+				TimestampTz now, TimestampTz since)
+{
+	bool		isnull;
+	Datum		d;
+	TimestampTz t;
+
+	if (facts_desc == NULL || !equalTupleDescs(facts_desc, desc))
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		if (facts_desc)
+			FreeTupleDesc(facts_desc);
+		facts_desc = CreateTupleDescCopy(desc);
+		MemoryContextSwitchTo(old);
+		col_lead_id = column_of(desc, "lead_id");
+		col_fit = column_of(desc, "fit");
+		col_engagement = column_of(desc, "engagement");
+		col_stage = column_of(desc, "stage");
+		col_grade = column_of(desc, "grade");
+		col_stage_changed_at = column_of(desc, "stage_changed_at");
+	}
+	scoring_load();
+	memset(cf, 0, sizeof(*cf));
+	memset(la, 0, sizeof(*la));
+	cf->now = now;
+	cf->arg = la;
+	cf->activity = lead_activity;
+	cf->score_crossing = lead_score_crossing;
+	la->since = since;
+
+	d = heap_getattr(tuple, col_lead_id, desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a lead without a lead_id cannot be tested")));
+	la->lead_id = DatumGetInt64(d);
+	d = heap_getattr(tuple, col_fit, desc, &isnull);
+	cf->has_fit = !isnull;
+	la->fit = cf->fit = isnull ? 0 : DatumGetFloat8(d);
+	d = heap_getattr(tuple, col_engagement, desc, &isnull);
+	la->engagement = isnull ? NULL : DatumGetEngagementP(d);
+	cf->score = lead_score_at(la->fit, la->engagement, now);
+	d = heap_getattr(tuple, col_stage, desc, &isnull);
+	cf->stage = isnull ? NULL : label_of(d);
+	d = heap_getattr(tuple, col_grade, desc, &isnull);
+	cf->grade = isnull ? NULL : TextDatumGetCString(d);
+	d = heap_getattr(tuple, col_stage_changed_at, desc, &isnull);
+	cf->stage_changed_at = isnull ? 0 : DatumGetTimestampTz(d);
+
+	/* the temperature is the score's against the thresholds now, until it crosses one */
+	cf->temperature = cf->score >= scoring.hot_at ? "hot" : cf->score >= scoring.warm_at ? "warm" : "cold";
+	cf->temperature_until = DT_NOEND;
+	if (lead_score_crossing(cf, scoring.warm_at, &t))
+		cf->temperature_until = t;
+	if (lead_score_crossing(cf, scoring.hot_at, &t) && t < cf->temperature_until)
+		cf->temperature_until = t;
+}
+
+/* A condition and a lead row (a lead_gen.lead value) as of the transaction's start. */
 static bool
 condition_for_row(FunctionCallInfo fcinfo, TimestampTz *until)
 {
@@ -138,58 +233,16 @@ condition_for_row(FunctionCallInfo fcinfo, TimestampTz *until)
 	TupleDesc	tupdesc;
 	ConditionFacts cf;
 	LeadActivity la;
-	bool		isnull;
-	Datum		d;
-	double		warm;
-	double		hot;
-	TimestampTz t;
 	bool		holds;
 
 	m = icp_matcher_get(m, PG_GETARG_DATUM(0), fcinfo->flinfo->fn_mcxt);
 	fcinfo->flinfo->fn_extra = m;
-	scoring_load();
-
-	memset(&cf, 0, sizeof(cf));
-	memset(&la, 0, sizeof(la));
-	cf.now = GetCurrentTransactionStartTimestamp();
-	cf.arg = &la;
-	cf.activity = lead_activity;
-	cf.score_crossing = lead_score_crossing;
-
-	d = GetAttributeByName(row, "lead_id", &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a lead without a lead_id cannot be tested")));
-	la.lead_id = DatumGetInt64(d);
-	d = GetAttributeByName(row, "fit", &isnull);
-	cf.has_fit = !isnull;
-	la.fit = cf.fit = isnull ? 0 : DatumGetFloat8(d);
-	d = GetAttributeByName(row, "engagement", &isnull);
-	la.engagement = isnull ? NULL : DatumGetEngagementP(d);
-	cf.score = lead_score_at(la.fit, la.engagement, cf.now);
-	d = GetAttributeByName(row, "stage", &isnull);
-	cf.stage = isnull ? NULL : label_of(d);
-	d = GetAttributeByName(row, "grade", &isnull);
-	cf.grade = isnull ? NULL : TextDatumGetCString(d);
-	d = GetAttributeByName(row, "stage_changed_at", &isnull);
-	cf.stage_changed_at = isnull ? 0 : DatumGetTimestampTz(d);
-
-	/* the temperature is the score's, against the thresholds, now */
-	cf.temperature = cf.score >= scoring.hot_at ? "hot" : cf.score >= scoring.warm_at ? "warm" : "cold";
-	cf.temperature_until = DT_NOEND;
-	warm = scoring.warm_at;
-	hot = scoring.hot_at;
-	if (lead_score_crossing(&cf, warm, &t))
-		cf.temperature_until = t;
-	if (lead_score_crossing(&cf, hot, &t) && t < cf.temperature_until)
-		cf.temperature_until = t;
-
 	tupdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
 	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
 	ItemPointerSetInvalid(&(tuple.t_self));
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
+	condition_facts(&cf, &la, &tuple, tupdesc, GetCurrentTransactionStartTimestamp(), 0);
 	holds = icp_condition_holds(m, &tuple, tupdesc, &cf, until);
 	ReleaseTupleDesc(tupdesc);
 	return holds;

@@ -946,11 +946,11 @@ static const struct
 	const char *name;
 	double		seconds;
 }			window_units[] = {
-	{"minute", 60}, {"minutes", 60}, {"hour", 3600}, {"hours", 3600},
+	{"second", 1}, {"seconds", 1}, {"minute", 60}, {"minutes", 60}, {"hour", 3600}, {"hours", 3600},
 	{"day", 86400}, {"days", 86400}, {"week", 604800}, {"weeks", 604800}, {NULL, 0}
 };
 
-/* within N unit: a window of at least a minute and at most ten years */
+/* within N unit: a window of at least a second and at most ten years */
 static bool
 parse_window(Parser *p, TNode *n)
 {
@@ -974,15 +974,15 @@ parse_window(Parser *p, TNode *n)
 				return fail(p, ICP_ERR_VALUE, num.start,
 							"A window reaches back from now: give it a positive length.",
 							"window must be longer than zero");
-			if (seconds < 60 || seconds > CONDITION_MAX_WINDOW)
+			if (seconds < 1 || seconds > CONDITION_MAX_WINDOW)
 				return fail(p, ICP_ERR_VALUE, num.start, NULL,
-							"window must be between 1 minute and 3650 days");
+							"window must be between 1 second and 3650 days");
 			n->n.lo = num.num;
 			n->n.hi = window_units[i].seconds;
 			return true;
 		}
 	return fail(p, ICP_ERR_SYNTAX, unit.start,
-				"The units are minutes, hours, days and weeks.",
+				"The units are seconds, minutes, hours, days and weeks.",
 				"expected a unit of time after the number");
 }
 
@@ -1770,7 +1770,7 @@ valid_window(const IcpNode *n)
 	for (int i = 0; window_units[i].name; i++)
 		unit |= window_units[i].seconds == n->hi;
 	return n->op == ICP_FACT_COUNT && unit && isfinite(n->lo) && n->lo > 0 &&
-		n->lo * n->hi >= 60 && n->lo * n->hi <= CONDITION_MAX_WINDOW;
+		n->lo * n->hi >= 1 && n->lo * n->hi <= CONDITION_MAX_WINDOW;
 }
 
 static int check_node(const IcpHeader *h, int at, int end, int depth, bool condition,

@@ -118,6 +118,7 @@ typedef struct LeadDelta
 	int			ncaps;
 	bool		engaged;		/* locked with an engagement ... */
 	TimestampTz reached;		/* ... whose as_of is this */
+	bool		segmented;		/* activity a live segment tests */
 } LeadDelta;
 
 /* score_config.c */

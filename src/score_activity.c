@@ -34,6 +34,7 @@
 #include "lead_change.h"
 #include "restore.h"
 #include "score.h"
+#include "segment.h"
 #include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_activity_inserted);
@@ -87,6 +88,7 @@ lead_entry(HTAB *leads, int64 lead_id, TimestampTz at)
 		ld->ncaps = 0;
 		ld->engaged = false;
 		ld->reached = 0;
+		ld->segmented = false;
 	}
 	return ld;
 }
@@ -240,7 +242,7 @@ add_to_many(HTAB *leads, int64 *ids, int nids, CappedGroup *groups, int ngroups)
 	{
 		LeadDelta  *ld = hash_search(leads, &ids[i], HASH_FIND, NULL);
 
-		if (!ld->scored && !ld->touched && ld->events == NULL)
+		if (!ld->scored && !ld->touched && ld->events == NULL && !ld->segmented)
 			continue;
 		ids[n] = ids[i];
 		id_d[n] = Int64GetDatum(ids[i]);
@@ -473,6 +475,9 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		check_occurred_at(lead_id, at, latest);
 		rule = rule_for(kind);
+		/* activity a live segment tests updates its lead, points or not */
+		if (segments_watch_kind(kind))
+			lead_entry(leads, lead_id, at)->segmented = true;
 		pfree(kind);
 		if (rule == NULL)
 			continue;
@@ -549,6 +554,8 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 	int			size = 64;
 	int			nids = 0;
 	int64	   *ids = palloc(size * sizeof(int64));
+	HASHCTL		ctl;
+	HTAB	   *outer;
 
 	scoring_load();
 	trigdata = trigger_guard(fcinfo, "activity_changed", GUARD_AFTER, GUARD_UPDATE | GUARD_DELETE,
@@ -561,6 +568,13 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	scoring_busy++;
+	/* the leads' triggers know activity changes them (nothing to add) */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(LeadDelta);
+	ctl.hcxt = CurrentMemoryContext;
+	outer = lead_change_activity_begin(hash_create("lead_gen changed activity", 16, &ctl,
+												   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT));
 	PG_TRY();
 	{
 		for (int i = 0; i < nids; i++)
@@ -573,6 +587,7 @@ lead_gen_activity_changed(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
+		lead_change_activity_end(outer);
 		scoring_busy--;
 	}
 	PG_END_TRY();

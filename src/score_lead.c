@@ -20,6 +20,7 @@
 #include "derived.h"
 #include "lead_change.h"
 #include "score.h"
+#include "segment.h"
 #include "stage.h"
 #include "trigger.h"
 
@@ -174,7 +175,27 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	nulls[4] = (e == NULL);
 
 	stage_before_row(trigdata, tuple, score, events, &ncols, cols, values, nulls);
-	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls));
+	tuple = heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls);
+
+	/*
+	 * Live segments see the row as it will be written; the next change of a
+	 * membership is a next change of the lead too (kept as a bound, as the
+	 * temperature's is).
+	 */
+	if (segments_live())
+	{
+		TimestampTz due = segments_before_row(trigdata, tuple, desc, now);
+
+		if (due != DT_NOEND && (nulls[2] || due < DatumGetTimestampTz(values[2])))
+		{
+			int			col = scoring.col_next_change_at;
+			Datum		v = TimestampTzGetDatum(due);
+			bool		n = false;
+
+			tuple = heap_modify_tuple_by_cols(tuple, desc, 1, &col, &v, &n);
+		}
+	}
+	return PointerGetDatum(tuple);
 }
 
 /* lead_score(lead, at): a lead's score at any time, from its stored state */

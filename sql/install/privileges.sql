@@ -43,7 +43,7 @@ AS $$
 DECLARE
 	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
 				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule, '
-				   '@extschema@.capture_field, @extschema@.identity_settings';
+				   '@extschema@.capture_field, @extschema@.identity_settings, @extschema@.segment';
 BEGIN
 	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
 		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
@@ -64,9 +64,14 @@ BEGIN
 		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.visitor, @extschema@.capture_submission TO %I', role_name);
 		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.visitor_activity TO %I', role_name);
 		EXECUTE format('GRANT INSERT ON @extschema@.duplicate_dismissal TO %I', role_name);
+		-- the members their changes move (a live segment's only through
+		-- lead_gen, see segment_member_changed) and the history of that
+		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.segment_member TO %I', role_name);
+		EXECUTE format('GRANT INSERT ON @extschema@.segment_history TO %I', role_name);
 		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
 					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq, '
-					   '@extschema@.visitor_activity_visitor_activity_id_seq TO %I',
+					   '@extschema@.visitor_activity_visitor_activity_id_seq, '
+					   '@extschema@.segment_history_segment_history_id_seq TO %I',
 					   role_name);
 	END IF;
 	IF access = 'admin' THEN
@@ -80,11 +85,15 @@ BEGIN
 		-- and records the merge
 		EXECUTE format('GRANT UPDATE (reason, lead_id) ON @extschema@.stage_change TO %I', role_name);
 		EXECUTE format('GRANT INSERT, UPDATE (winner, reason, loser_data) ON @extschema@.lead_merge TO %I', role_name);
+		-- segments: defined by admins; a merge moves members, a drop the history
+		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_segment_id_seq TO %I', role_name);
+		EXECUTE format('GRANT UPDATE (lead_id) ON @extschema@.segment_member TO %I', role_name);
+		EXECUTE format('GRANT DELETE ON @extschema@.segment_history TO %I', role_name);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
-	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete, merge and forget leads, run rescore and recompute_all)';
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify, keep static segments), admin (also change scoring rules, profiles and the stage machine, define segments, force stage moves, delete, merge and forget leads, run rescore and recompute_all)';
 
 CREATE FUNCTION @extschema@.revoke_access(role_name name)
 RETURNS void

@@ -383,8 +383,10 @@ RETURNS trigger LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- every lead, when a live segment may test activity
 	UPDATE @extschema@.lead SET engagement = NULL, first_touch_at = NULL
-	WHERE engagement IS NOT NULL OR first_touch_at IS NOT NULL;
+	WHERE engagement IS NOT NULL OR first_touch_at IS NOT NULL
+	   OR EXISTS (SELECT FROM @extschema@.segment AS s WHERE s.live);
 	RETURN NULL;
 END
 $$;

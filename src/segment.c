@@ -1,0 +1,599 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment.c
+ *	  Live segments: their members kept current by the lead trigger, in the
+ *	  transaction that changes a lead, and rebuilt when a segment's criteria
+ *	  are set.
+ *
+ * Every change of a lead passes the lead trigger (activity, an edit, a
+ * stage move, rescore(), a merge), which calls segments_before_row() with
+ * the row as it will be written: each live segment's criteria are tested
+ * against it as of now, the lead joins the segments that now hold and
+ * leaves those that no longer do, and the earliest time at which time
+ * alone would change one of the answers becomes part of the lead's
+ * next_change_at, so rescore() visits the lead then and only then.  A new
+ * lead joins once its row exists (lead_segments_joined).  The activity
+ * trigger updates a lead for new activity of a kind a segment tests even
+ * when it scores nothing (segments_watch_kind).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "condition.h"
+#include "config.h"
+#include "icp.h"
+#include "lead_change.h"
+#include "lead_gen.h"
+#include "restore.h"
+#include "segment.h"
+#include "segment_history.h"
+#include "trigger.h"
+
+PG_FUNCTION_INFO_V1(lead_gen_lead_segments_joined);
+PG_FUNCTION_INFO_V1(lead_gen_segment_rebuild);
+
+/* What a condition needs of a lead's activity. */
+typedef struct ActivityNeeds
+{
+	bool		uses;			/* any activity at all */
+	bool		all_time;		/* counts without a window, days_since_last, never */
+	int64		window;			/* the longest window, in microseconds */
+	bool		any_kind;
+	int			nkinds;
+	char	  **kinds;
+} ActivityNeeds;
+
+typedef struct LiveSegment
+{
+	int64		id;
+	IcpMatcher *m;
+} LiveSegment;
+
+static struct
+{
+	uint64		generation;
+	MemoryContext cxt;
+	int			n;
+	LiveSegment *live;
+	ActivityNeeds needs;		/* of all of them */
+	SPIPlanPtr	members_plan;	/* a lead's segments */
+	SPIPlanPtr	join_plan;
+	SPIPlanPtr	leave_plan;
+}			segs;
+
+static SPIPlanPtr
+keep_plan(const char *sql, int nargs, Oid *argtypes)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+	if (plan == NULL || SPI_keepplan(plan) != 0)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	return plan;
+}
+
+/* Add what one condition needs of the activity to *needs (in cxt). */
+static void
+add_needs(ActivityNeeds *needs, const IcpHeader *c, MemoryContext cxt)
+{
+	const IcpNode *nodes = ICP_NODES(c);
+
+	for (int i = 0; i < c->nnodes; i++)
+	{
+		const IcpNode *n = &nodes[i];
+		const char *kind = ICP_POOL(c) + n->field_off;
+		bool		known = false;
+
+		if (n->type != ICP_N_FACT && n->type != ICP_P_NEVER)
+			continue;
+		needs->uses = true;
+		if (n->type == ICP_P_NEVER || n->op != ICP_FACT_COUNT || n->hi == 0)
+			needs->all_time = true;
+		else
+			needs->window = Max(needs->window, (int64) (n->lo * n->hi * USECS_PER_SEC));
+		if (n->field_len == 0)
+		{
+			needs->any_kind = true;
+			continue;
+		}
+		for (int k = 0; k < needs->nkinds && !known; k++)
+			known = (int) strlen(needs->kinds[k]) == n->field_len &&
+				memcmp(needs->kinds[k], kind, n->field_len) == 0;
+		if (known)
+			continue;
+		needs->kinds = needs->nkinds == 0 ? MemoryContextAlloc(cxt, sizeof(char *))
+			: repalloc(needs->kinds, (needs->nkinds + 1) * sizeof(char *));
+		needs->kinds[needs->nkinds++] = MemoryContextStrdup(cxt, pnstrdup(kind, n->field_len));
+	}
+}
+
+/* Only activity after this is read: all of it if a condition needs it. */
+static TimestampTz
+needs_since(const ActivityNeeds *needs, TimestampTz now)
+{
+	return needs->all_time ? 0 : now - needs->window;
+}
+
+static void
+segments_load(void)
+{
+	Oid			int8arr[2] = {INT8ARRAYOID, INT8OID};
+
+	if (segs.generation == config_generation())
+		return;
+	config_watch(lead_gen_relid("segment"));
+	if (segs.cxt == NULL)
+		segs.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen segments",
+										 ALLOCSET_SMALL_SIZES);
+	{
+		SPIPlanPtr *plans[] = {&segs.members_plan, &segs.join_plan, &segs.leave_plan};
+
+		for (int i = 0; i < (int) lengthof(plans); i++)
+		{
+			if (*plans[i])
+				SPI_freeplan(*plans[i]);
+			*plans[i] = NULL;
+		}
+	}
+	MemoryContextReset(segs.cxt);
+	segs.n = 0;
+	segs.live = NULL;
+	memset(&segs.needs, 0, sizeof(segs.needs));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	config_query("SELECT segment_id, criteria FROM lead_gen.segment WHERE live ORDER BY segment_id");
+	segs.live = MemoryContextAlloc(segs.cxt, Max(SPI_processed, 1) * sizeof(LiveSegment));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		criteria = SPI_getbinval(tup, desc, 2, &isnull);
+		LiveSegment *s = &segs.live[segs.n];
+
+		if (isnull)
+			continue;
+		s->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		s->m = icp_matcher_get(NULL, criteria, segs.cxt);
+		add_needs(&segs.needs, s->m->icp, segs.cxt);
+		segs.n++;
+	}
+	segs.members_plan = keep_plan("SELECT segment_id FROM lead_gen.segment_member "
+								  "WHERE lead_id OPERATOR(pg_catalog.=) $1", 1, &int8arr[1]);
+	segs.join_plan = keep_plan("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
+							   "SELECT pg_catalog.unnest($1), $2", 2, int8arr);
+	segs.leave_plan = keep_plan("DELETE FROM lead_gen.segment_member "
+								"WHERE lead_id OPERATOR(pg_catalog.=) $2 "
+								"AND segment_id OPERATOR(pg_catalog.=) ANY ($1)", 2, int8arr);
+	SPI_finish();
+	segs.generation = config_generation();
+}
+
+bool
+segments_live(void)
+{
+	segments_load();
+	return segs.n > 0 && !restore_in_progress();
+}
+
+bool
+segments_watch_kind(const char *kind)
+{
+	if (!segments_live() || !segs.needs.uses)
+		return false;
+	if (segs.needs.any_kind)
+		return true;
+	for (int k = 0; k < segs.needs.nkinds; k++)
+		if (strcmp(segs.needs.kinds[k], kind) == 0)
+			return true;
+	return false;
+}
+
+/* Why a lead changes now, in the words of segment_history.cause. */
+static const char *
+change_cause(void)
+{
+	const char *cause;
+
+	if (lead_gen_stage_cause == STAGE_CAUSE_MERGE)
+		return "merge";
+	cause = lead_change_cause();
+	return strcmp(cause, "update") == 0 ? "edit" : cause;
+}
+
+static ArrayType *
+id_array(int64 *ids, int n)
+{
+	Datum	   *d = palloc(Max(n, 1) * sizeof(Datum));
+
+	for (int i = 0; i < n; i++)
+		d[i] = Int64GetDatum(ids[i]);
+	return construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+static void
+write_members(SPIPlanPtr plan, int64 *segment_ids, int n, int64 lead_id, const char *cause)
+{
+	Datum		args[2];
+	volatile int rc;
+
+	if (n == 0)
+		return;
+	args[0] = PointerGetDatum(id_array(segment_ids, n));
+	args[1] = Int64GetDatum(lead_id);
+	segment_writing_begin(cause);
+	PG_TRY();
+	{
+		rc = SPI_execute_plan(plan, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		segment_writing_end();
+	}
+	PG_END_TRY();
+	if (rc < 0)
+		elog(ERROR, "could not change the segments of lead " INT64_FORMAT ": %s",
+			 lead_id, SPI_result_code_string(rc));
+}
+
+/*
+ * Test every live segment against a lead row as of now; with write, make
+ * its memberships agree (a new lead has none yet).  Returns the earliest
+ * time at which time alone would change one of the answers (DT_NOEND:
+ * never).
+ */
+static TimestampTz
+evaluate(HeapTuple tuple, TupleDesc desc, TimestampTz now, bool write, bool is_new)
+{
+	ConditionFacts cf;
+	LeadActivity la;
+	TimestampTz due = DT_NOEND;
+	bool	   *holds;
+	int64	   *join;
+	int64	   *leave;
+	int			njoin = 0;
+	int			nleave = 0;
+	int			n = segs.n;
+	LiveSegment *live = segs.live;
+
+	condition_facts(&cf, &la, tuple, desc, now, needs_since(&segs.needs, now));
+	if (is_new)
+		la.loaded = true;		/* a lead being created has no activity yet */
+	holds = palloc(n * sizeof(bool));
+	for (int i = 0; i < n; i++)
+	{
+		TimestampTz until;
+
+		holds[i] = icp_condition_holds(live[i].m, tuple, desc, &cf, &until);
+		due = Min(due, until);
+	}
+	if (!write)
+		return due;
+
+	join = palloc(n * sizeof(int64));
+	leave = palloc(n * sizeof(int64));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		bool	   *member = palloc0(n * sizeof(bool));
+
+		if (!is_new)
+		{
+			Datum		arg = Int64GetDatum(la.lead_id);
+			int			rc = SPI_execute_snapshot(segs.members_plan, &arg, NULL, GetLatestSnapshot(),
+												  InvalidSnapshot, true, false, 0);
+
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "could not read the segments of lead " INT64_FORMAT, la.lead_id);
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+				int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+															 SPI_tuptable->tupdesc, 1, &isnull));
+
+				/* live segments are in segment_id order */
+				for (int lo = 0, hi = n; lo < hi;)
+				{
+					int			mid = lo + (hi - lo) / 2;
+
+					if (live[mid].id == id)
+					{
+						member[mid] = true;
+						break;
+					}
+					if (live[mid].id < id)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+			}
+		}
+		for (int i = 0; i < n; i++)
+		{
+			if (holds[i] && !member[i])
+				join[njoin++] = live[i].id;
+			else if (!holds[i] && member[i])
+				leave[nleave++] = live[i].id;
+		}
+	}
+	if (njoin > 0 || nleave > 0)
+	{
+		const char *cause = is_new ? "edit" : change_cause();
+
+		write_members(segs.leave_plan, leave, nleave, la.lead_id, cause);
+		write_members(segs.join_plan, join, njoin, la.lead_id, cause);
+	}
+	SPI_finish();
+	return due;
+}
+
+TimestampTz
+segments_before_row(TriggerData *trigdata, HeapTuple tuple, TupleDesc desc, TimestampTz now)
+{
+	if (!segments_live())
+		return DT_NOEND;
+	/* a new lead joins once its row exists (lead_segments_joined) */
+	return evaluate(tuple, desc, now, TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event),
+					TRIGGER_FIRED_BY_INSERT(trigdata->tg_event));
+}
+
+/* AFTER INSERT ... FOR EACH ROW on lead_gen.lead */
+Datum
+lead_gen_lead_segments_joined(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+
+	trigdata = trigger_guard(fcinfo, "lead_segments_joined", GUARD_AFTER, GUARD_INSERT, GUARD_ROW,
+							 lead_gen_relid("lead"));
+	if (segments_live())
+		evaluate(trigdata->tg_trigtuple, trigdata->tg_relation->rd_att,
+				 GetCurrentTransactionStartTimestamp(), true, true);
+	return PointerGetDatum(NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Rebuilding one segment: every lead, in batches
+ * ------------------------------------------------------------------------
+ */
+
+#define REBUILD_BATCH 10000
+
+/* A batch's activity, in (lead_id, occurred_at) order. */
+typedef struct BatchActivity
+{
+	int			n;
+	int64	   *lead;
+	char	  **kinds;
+	TimestampTz *times;
+} BatchActivity;
+
+static void
+read_batch_activity(BatchActivity *ba, int64 lo, int64 hi, const ActivityNeeds *needs,
+					TimestampTz since)
+{
+	Datum		args[4];
+	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, TEXTARRAYOID};
+	Datum	   *kinds = palloc(Max(needs->nkinds, 1) * sizeof(Datum));
+	int			rc;
+
+	for (int k = 0; k < needs->nkinds; k++)
+		kinds[k] = CStringGetTextDatum(needs->kinds[k]);
+	args[0] = Int64GetDatum(lo);
+	args[1] = Int64GetDatum(hi);
+	args[2] = TimestampTzGetDatum(since);
+	args[3] = PointerGetDatum(construct_array(kinds, needs->nkinds, TEXTOID, -1, false, TYPALIGN_INT));
+	rc = SPI_execute_with_args(needs->any_kind
+							   ? "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
+							   "WHERE lead_id BETWEEN $1 AND $2 AND occurred_at OPERATOR(pg_catalog.>) $3 "
+							   "AND $4 IS NOT NULL ORDER BY lead_id, occurred_at"
+							   : "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
+							   "WHERE lead_id BETWEEN $1 AND $2 AND occurred_at OPERATOR(pg_catalog.>) $3 "
+							   "AND kind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4) "
+							   "ORDER BY lead_id, occurred_at",
+							   4, argtypes, args, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read activity: %s", SPI_result_code_string(rc));
+	ba->n = (int) SPI_processed;
+	ba->lead = palloc(Max(ba->n, 1) * sizeof(int64));
+	ba->kinds = palloc(Max(ba->n, 1) * sizeof(char *));
+	ba->times = palloc(Max(ba->n, 1) * sizeof(TimestampTz));
+	for (int i = 0; i < ba->n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ba->lead[i] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		ba->kinds[i] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		ba->times[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+	}
+}
+
+static void
+run_ids(const char *sql, int64 segment_id, int64 *ids, int n, const char *cause)
+{
+	Datum		args[2];
+	Oid			argtypes[2] = {INT8OID, INT8ARRAYOID};
+	volatile int rc;
+
+	if (n == 0)
+		return;
+	args[0] = Int64GetDatum(segment_id);
+	args[1] = PointerGetDatum(id_array(ids, n));
+	if (cause)
+		segment_writing_begin(cause);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		if (cause)
+			segment_writing_end();
+	}
+	PG_END_TRY();
+	if (rc < 0)
+		elog(ERROR, "could not rebuild segment " INT64_FORMAT ": %s", segment_id,
+			 SPI_result_code_string(rc));
+}
+
+/*
+ * segment_rebuild(segment_id): the members of a live segment made the leads
+ * its criteria hold for now; leads whose membership time alone changes
+ * sooner than their next_change_at are updated, so the lead trigger stores
+ * the new time.  The caller holds lock_segments().
+ */
+Datum
+lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
+{
+	int64		segment_id = PG_GETARG_INT64(0);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		arg = Int64GetDatum(segment_id);
+	Oid			argtype = INT8OID;
+	IcpMatcher *m;
+	ActivityNeeds needs;
+	TimestampTz since;
+	Portal		portal;
+	MemoryContext batch_cxt;
+	MemoryContext outer = CurrentMemoryContext;
+	int64		changed = 0;
+	bool		isnull;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT criteria FROM lead_gen.segment "
+							   "WHERE segment_id OPERATOR(pg_catalog.=) $1 AND live",
+							   1, &argtype, &arg, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("live segment " INT64_FORMAT " does not exist", segment_id)));
+	m = icp_matcher_get(NULL, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+						outer);
+	memset(&needs, 0, sizeof(needs));
+	add_needs(&needs, m->icp, outer);
+	since = needs_since(&needs, now);
+
+	batch_cxt = AllocSetContextCreate(outer, "lead_gen segment rebuild", ALLOCSET_DEFAULT_SIZES);
+	portal = SPI_cursor_open_with_args(NULL, "SELECT * FROM lead_gen.lead ORDER BY lead_id",
+									   0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPITupleTable *leads;
+		uint64		nleads;
+		int64		lo;
+		int64		hi;
+		int64	   *members;
+		int			nmembers;
+		int64	   *join;
+		int64	   *leave;
+		int64	   *sooner;
+		int			njoin = 0;
+		int			nleave = 0;
+		int			nsooner = 0;
+		BatchActivity ba = {0};
+		MemoryContext old;
+		int			col_next;
+		int			mi = 0;
+		int			ai = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		SPI_cursor_fetch(portal, true, REBUILD_BATCH);
+		nleads = SPI_processed;
+		if (nleads == 0)
+			break;
+		leads = SPI_tuptable;
+		old = MemoryContextSwitchTo(batch_cxt);
+		col_next = SPI_fnumber(leads->tupdesc, "next_change_at");
+		lo = DatumGetInt64(SPI_getbinval(leads->vals[0], leads->tupdesc, 1, &isnull));
+		hi = DatumGetInt64(SPI_getbinval(leads->vals[nleads - 1], leads->tupdesc, 1, &isnull));
+
+		/* the members of the batch's range, in lead_id order */
+		{
+			Datum		args[3] = {Int64GetDatum(segment_id), Int64GetDatum(lo), Int64GetDatum(hi)};
+			Oid			types[3] = {INT8OID, INT8OID, INT8OID};
+
+			rc = SPI_execute_with_args("SELECT lead_id FROM lead_gen.segment_member "
+									   "WHERE segment_id OPERATOR(pg_catalog.=) $1 AND lead_id BETWEEN $2 AND $3 "
+									   "ORDER BY lead_id", 3, types, args, NULL, true, 0);
+			if (rc != SPI_OK_SELECT)
+				elog(ERROR, "could not read the members of segment " INT64_FORMAT, segment_id);
+			nmembers = (int) SPI_processed;
+			members = palloc(Max(nmembers, 1) * sizeof(int64));
+			for (int i = 0; i < nmembers; i++)
+				members[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+														 1, &isnull));
+		}
+		if (needs.uses)
+			read_batch_activity(&ba, lo, hi, &needs, since);
+
+		join = palloc(nleads * sizeof(int64));
+		leave = palloc(nleads * sizeof(int64));
+		sooner = palloc(nleads * sizeof(int64));
+		for (uint64 i = 0; i < nleads; i++)
+		{
+			HeapTuple	tup = leads->vals[i];
+			int64		id = DatumGetInt64(SPI_getbinval(tup, leads->tupdesc, 1, &isnull));
+			Datum		next = SPI_getbinval(tup, leads->tupdesc, col_next, &isnull);
+			ConditionFacts cf;
+			LeadActivity la;
+			TimestampTz until;
+			bool		holds;
+			bool		member;
+			int			first;
+
+			condition_facts(&cf, &la, tup, leads->tupdesc, now, since);
+			/* the lead's activity: its run of the batch's */
+			while (ai < ba.n && ba.lead[ai] < id)
+				ai++;
+			first = ai;
+			while (ai < ba.n && ba.lead[ai] == id)
+				ai++;
+			la.loaded = true;
+			la.n = ai - first;
+			la.kinds = ba.kinds + first;
+			la.times = ba.times + first;
+
+			holds = icp_condition_holds(m, tup, leads->tupdesc, &cf, &until);
+			while (mi < nmembers && members[mi] < id)
+				mi++;
+			member = mi < nmembers && members[mi] == id;
+			if (holds && !member)
+				join[njoin++] = id;
+			else if (!holds && member)
+				leave[nleave++] = id;
+			if (until != DT_NOEND && (isnull || until < DatumGetTimestampTz(next)))
+				sooner[nsooner++] = id;
+		}
+		MemoryContextSwitchTo(old);
+		run_ids("DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
+				"AND lead_id OPERATOR(pg_catalog.=) ANY ($2)", segment_id, leave, nleave, "segment");
+		run_ids("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
+				"SELECT $1, pg_catalog.unnest($2)", segment_id, join, njoin, "segment");
+		/* the lead trigger stores the exact time, with every segment's */
+		run_ids("UPDATE lead_gen.lead SET next_change_at = NULL "
+				"WHERE lead_id OPERATOR(pg_catalog.=) ANY ($2) AND $1 IS NOT NULL",
+				segment_id, sooner, nsooner, NULL);
+		changed += njoin + nleave;
+		SPI_freetuptable(leads);
+		MemoryContextReset(batch_cxt);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	PG_RETURN_INT64(changed);
+}

@@ -1,0 +1,296 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment_history.c
+ *	  Who may change segment_member, and the record of every change: the
+ *	  statement triggers on segment_member write segment_history and send
+ *	  NOTIFY lead_gen_segment from the transition tables.
+ *
+ * A live segment's members are lead_gen's: src/segment.c changes them
+ * between segment_writing_begin() and segment_writing_end(), with the cause
+ * it gives.  Anyone else may change them only where the change follows from
+ * something else: a deleted lead or segment takes its rows along, a merge
+ * (by an admin) moves the merged lead's rows, a restore brings them back.
+ * A static segment's members are kept by hand, by whoever may write the
+ * table.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "config.h"
+#include "lead_gen.h"
+#include "restore.h"
+#include "segment_history.h"
+#include "trigger.h"
+
+PG_FUNCTION_INFO_V1(lead_gen_segment_member_changed);
+PG_FUNCTION_INFO_V1(lead_gen_segment_history_guard);
+
+static const char *writing_cause = NULL;	/* set while lead_gen writes members */
+static bool writing_history = false;
+
+void
+segment_writing_begin(const char *cause)
+{
+	writing_cause = cause;
+}
+
+void
+segment_writing_end(void)
+{
+	writing_cause = NULL;
+}
+
+/* One row of a transition table: its segment and lead. */
+typedef struct MemberRow
+{
+	int64		segment_id;
+	int64		lead_id;
+} MemberRow;
+
+static MemberRow *
+read_rows(Tuplestorestate *ts, TupleDesc desc, int *n)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	int			size = 16;
+	MemberRow  *rows = palloc(size * sizeof(MemberRow));
+	int			att_segment = SPI_fnumber(desc, "segment_id");
+	int			att_lead = SPI_fnumber(desc, "lead_id");
+
+	*n = 0;
+	tuplestore_rescan(ts);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		isnull;
+
+		if (*n == size)
+		{
+			size *= 2;
+			rows = repalloc_huge(rows, size * sizeof(MemberRow));
+		}
+		rows[*n].segment_id = DatumGetInt64(slot_getattr(slot, att_segment, &isnull));
+		rows[*n].lead_id = DatumGetInt64(slot_getattr(slot, att_lead, &isnull));
+		(*n)++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return rows;
+}
+
+/* Whether a row exists now, this statement's changes seen (not read-only). */
+static bool
+exists(const char *sql, int64 id)
+{
+	Datum		arg = Int64GetDatum(id);
+	Oid			argtype = INT8OID;
+	int			rc = SPI_execute_with_args(sql, 1, &argtype, &arg, NULL, false, 1);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not look up %s: %s", sql, SPI_result_code_string(rc));
+	return SPI_processed > 0;
+}
+
+static bool
+segment_is_live(int64 segment_id, bool *found)
+{
+	Datum		arg = Int64GetDatum(segment_id);
+	Oid			argtype = INT8OID;
+	int			rc = SPI_execute_with_args("SELECT live FROM lead_gen.segment "
+										   "WHERE segment_id OPERATOR(pg_catalog.=) $1",
+										   1, &argtype, &arg, NULL, false, 1);
+	bool		isnull;
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not look up segment " INT64_FORMAT, segment_id);
+	*found = SPI_processed > 0;
+	if (!*found)
+		return false;
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Admins merge leads (lead_gen.merge_leads() moves their rows). */
+static bool
+merging(void)
+{
+	return lead_gen_stage_cause == STAGE_CAUSE_MERGE &&
+		pg_class_aclcheck(lead_gen_relid("lead"), GetUserId(), ACL_DELETE) == ACLCHECK_OK;
+}
+
+/*
+ * Why this row may change and with what cause in the history, or an error:
+ * lead_gen's own writes give their cause; a static segment's rows change by
+ * hand; a deleted segment or lead takes its rows along; a merge moves them.
+ */
+static const char *
+cause_of(const MemberRow *r, bool inserted, bool moved)
+{
+	bool		found;
+	bool		live;
+
+	if (writing_cause)
+		return writing_cause;
+	if (moved && merging())
+		return "merge";
+	live = segment_is_live(r->segment_id, &found);
+	if (!found)
+		return "segment";		/* dropped: its rows go with it */
+	if (!inserted && !moved &&
+		!exists("SELECT FROM lead_gen.lead WHERE lead_id OPERATOR(pg_catalog.=) $1", r->lead_id))
+		return "delete";
+	if (!live && !moved)
+		return "manual";
+	if (!inserted && !moved && merging())
+		return "merge";			/* a merge drops the merged lead's rows its winner has */
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to change the members of segment " INT64_FORMAT, r->segment_id),
+			 errdetail("A live segment's members are the leads its criteria hold for; lead_gen keeps them."),
+			 errhint("Change the segment's criteria with lead_gen.alter_segment(), or use a static segment.")));
+	return NULL;
+}
+
+static void
+notify(const MemberRow *r, const char *event, const char *cause)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"segment_id\": " INT64_FORMAT ", \"lead_id\": " INT64_FORMAT
+					 ", \"event\": ", r->segment_id, r->lead_id);
+	escape_json(&buf, event);
+	appendStringInfoString(&buf, ", \"cause\": ");
+	escape_json(&buf, cause);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify("lead_gen_segment", buf.data);
+	pfree(buf.data);
+}
+
+/* The history rows of one event, in one statement. */
+static void
+record(MemberRow *rows, const char **causes, int n, const char *event)
+{
+	Datum	   *seg = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *lead = palloc(Max(n, 1) * sizeof(Datum));
+	Datum	   *cause = palloc(Max(n, 1) * sizeof(Datum));
+	Datum		args[4];
+	Oid			argtypes[4] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
+	int			rc;
+	bool		tell = lead_gen_notify;
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		seg[i] = Int64GetDatum(rows[i].segment_id);
+		lead[i] = Int64GetDatum(rows[i].lead_id);
+		cause[i] = CStringGetTextDatum(causes[i]);
+		if (tell)
+			notify(&rows[i], event, causes[i]);
+	}
+	args[0] = PointerGetDatum(construct_array(seg, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = PointerGetDatum(construct_array(lead, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[2] = PointerGetDatum(construct_array(cause, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[3] = CStringGetTextDatum(event);
+	writing_history = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args("INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
+								   "SELECT s, l, $4, c FROM ROWS FROM (pg_catalog.unnest($1), "
+								   "pg_catalog.unnest($2), pg_catalog.unnest($3)) AS h(s, l, c)",
+								   4, argtypes, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		writing_history = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not record segment history: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * AFTER INSERT / DELETE / UPDATE ... FOR EACH STATEMENT on segment_member,
+ * with transition tables: every row checked, every change recorded.
+ */
+Datum
+lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+	TupleDesc	desc;
+	MemberRow  *old = NULL;
+	MemberRow  *new = NULL;
+	int			nold = 0;
+	int			nnew = 0;
+	const char **oldcause;
+	const char **newcause;
+	bool		moved;
+
+	trigdata = trigger_guard(fcinfo, "segment_member_changed", GUARD_AFTER,
+							 GUARD_INSERT | GUARD_DELETE | GUARD_UPDATE, GUARD_STATEMENT,
+							 lead_gen_relid("segment_member"));
+	/* a restore brings the members back as dumped, and the history with them */
+	if (restore_in_progress())
+		return PointerGetDatum(NULL);
+	desc = trigdata->tg_relation->rd_att;
+	moved = TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event);
+	if (trigdata->tg_oldtable)
+		old = read_rows(trigdata->tg_oldtable, desc, &nold);
+	if (trigdata->tg_newtable)
+		new = read_rows(trigdata->tg_newtable, desc, &nnew);
+	if (nold == 0 && nnew == 0)
+		return PointerGetDatum(NULL);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	oldcause = palloc(Max(nold, 1) * sizeof(char *));
+	newcause = palloc(Max(nnew, 1) * sizeof(char *));
+	for (int i = 0; i < nold; i++)
+		oldcause[i] = cause_of(&old[i], false, moved);
+	for (int i = 0; i < nnew; i++)
+		newcause[i] = cause_of(&new[i], true, moved);
+	if (moved)
+	{
+		/* only a merge moves rows, and only to another lead of the same segment */
+		for (int i = 0; i < nold; i++)
+			if (old[i].segment_id != new[i].segment_id)
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied to move members to another segment")));
+	}
+	record(old, oldcause, nold, "left");
+	record(new, newcause, nnew, "joined");
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/* BEFORE INSERT OR UPDATE ... FOR EACH ROW on segment_history */
+Datum
+lead_gen_segment_history_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+
+	trigdata = trigger_guard(fcinfo, "segment_history_guard", GUARD_BEFORE,
+							 GUARD_INSERT | GUARD_UPDATE, GUARD_ROW,
+							 lead_gen_relid("segment_history"));
+	if (!writing_history && !restore_in_progress())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to write segment history"),
+				 errdetail("lead_gen records every lead that joins or leaves a segment.")));
+	return PointerGetDatum(trigger_new_row(trigdata));
+}
