@@ -22,6 +22,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -29,6 +30,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -131,10 +133,18 @@ static void
 segments_load(void)
 {
 	Oid			int8arr[2] = {INT8ARRAYOID, INT8OID};
+	Oid			segment_relid;
 
 	if (segs.generation == config_generation())
 		return;
-	config_watch(lead_gen_relid("segment"));
+	segment_relid = get_relname_relid("segment", get_namespace_oid("lead_gen", false));
+	if (!OidIsValid(segment_relid))
+	{
+		/* lead_gen before 1.4, on its way to an update: no segments */
+		segs.n = 0;
+		return;
+	}
+	config_watch(segment_relid);
 	if (segs.cxt == NULL)
 		segs.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen segments",
 										 ALLOCSET_SMALL_SIZES);

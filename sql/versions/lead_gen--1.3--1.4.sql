@@ -2288,6 +2288,78 @@ $$;
 COMMENT ON FUNCTION @extschema@.in_segment(bigint, text) IS
 	'Whether a lead (a merged lead''s id: the lead it was merged into) is a member of the segment now';
 
+-- ---------------------------------------------------------------------------
+-- Reports
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.segment_report(from_date date DEFAULT NULL, to_date date DEFAULT NULL,
+	period text DEFAULT 'day', segment_name text DEFAULT NULL)
+RETURNS TABLE (segment text, period_start date, joins bigint, leaves bigint, members bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	p record := @extschema@.report_period(from_date, to_date);
+	only_id bigint;
+BEGIN
+	PERFORM @extschema@.check_period_unit(period);
+	IF segment_name IS NOT NULL THEN
+		only_id := @extschema@.segment_id(segment_name);
+	END IF;
+	RETURN QUERY
+	WITH h AS (
+		SELECT x.segment_id, date_trunc(period, x.at AT TIME ZONE 'UTC')::date AS day,
+			   count(*) FILTER (WHERE x.event = 'joined') AS j,
+			   count(*) FILTER (WHERE x.event = 'left') AS l
+		FROM @extschema@.segment_history AS x
+		WHERE only_id IS NULL OR x.segment_id = only_id
+		GROUP BY 1, 2),
+	span AS (
+		SELECT s.segment_id, s.name,
+			   date_trunc(period, greatest(p.from_ts, s.created_at) AT TIME ZONE 'UTC')::date AS first_day,
+			   date_trunc(period, least(p.to_ts - interval '1 microsecond', now()) AT TIME ZONE 'UTC')::date AS last_day
+		FROM @extschema@.segment AS s
+		WHERE only_id IS NULL OR s.segment_id = only_id),
+	days AS (
+		SELECT span.segment_id, span.name, g::date AS day
+		FROM span, generate_series(span.first_day::timestamp, span.last_day::timestamp,
+								   ('1 ' || period)::interval) AS g),
+	running AS (
+		SELECT d.segment_id, d.name, d.day, coalesce(h.j, 0) AS j, coalesce(h.l, 0) AS l,
+			   (SELECT coalesce(sum(y.j - y.l), 0) FROM h AS y
+				WHERE y.segment_id = d.segment_id AND y.day <= d.day)::bigint AS m
+		FROM days AS d LEFT JOIN h ON h.segment_id = d.segment_id AND h.day = d.day)
+	SELECT r.name, r.day, r.j, r.l, r.m FROM running AS r
+	ORDER BY r.name, r.day;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.segment_report(date, date, text, text) IS
+	'Per segment (or one, by name) and per day, week, month, quarter or year (UTC) from its creation on: how many leads joined and left, and how many were members at the end of the period, from segment_history';
+
+CREATE FUNCTION @extschema@.segment_conversion(segment_name text)
+RETURNS TABLE (leads_in text, leads bigint, reached_sql bigint, customers bigint,
+	sql_rate float8, customer_rate float8)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	id bigint := @extschema@.segment_id(segment_name);
+BEGIN
+	RETURN QUERY
+	SELECT g.who, count(*), count(*) FILTER (WHERE g.peak IN ('sql', 'opportunity', 'customer')), count(*) FILTER (WHERE g.peak = 'customer'),
+		   (count(*) FILTER (WHERE g.peak IN ('sql', 'opportunity', 'customer')))::float8 / nullif(count(*), 0),
+		   (count(*) FILTER (WHERE g.peak = 'customer'))::float8 / nullif(count(*), 0)
+	FROM (SELECT CASE WHEN m.lead_id IS NULL THEN 'others' ELSE 'members' END AS who,
+				 coalesce(l.peak_stage, 'prospect') AS peak
+		  FROM @extschema@.lead AS l
+		  LEFT JOIN @extschema@.segment_member AS m ON m.segment_id = id AND m.lead_id = l.lead_id) AS g
+	GROUP BY g.who
+	ORDER BY g.who;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.segment_conversion(text) IS
+	'How the members of a segment convert against every other lead: leads, how many reached sql (or a later stage) and customer, and the rates';
+
 -- truncating activity changes what live segments see
 CREATE OR REPLACE FUNCTION @extschema@.activity_truncated()
 RETURNS trigger LANGUAGE plpgsql
