@@ -28,6 +28,7 @@
 #include "utils/typcache.h"
 
 #include "condition.h"
+#include "config.h"
 #include "icp.h"
 #include "score.h"
 
@@ -101,7 +102,15 @@ lead_activity(ConditionFacts *cf, const char *kind, int len)
 {
 	LeadActivity *la = cf->arg;
 	ConditionActivity *v;
+	static TimestampTz none;
+	static const ConditionActivity nothing = {0, &none};
 
+	if (!la->loaded && la->deferred)
+	{
+		/* the caller reads many leads' activity at once, for those that want it */
+		la->wanted = true;
+		return &nothing;
+	}
 	if (!la->loaded)
 		load_activity(la);
 	for (int i = 0; i < la->nviews; i++)
@@ -142,6 +151,8 @@ label_of(Datum d)
 
 /* Where lead_gen.lead's columns are in the row type last seen */
 static TupleDesc facts_desc;
+static TupleDesc facts_seen;
+static uint64 facts_generation;
 static int	col_lead_id,
 			col_fit,
 			col_engagement,
@@ -171,7 +182,8 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 	Datum		d;
 	TimestampTz t;
 
-	if (facts_desc == NULL || !equalTupleDescs(facts_desc, desc))
+	if ((facts_seen != desc || facts_generation != config_generation()) &&
+		(facts_desc == NULL || !equalTupleDescs(facts_desc, desc)))
 	{
 		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
 
@@ -186,6 +198,8 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 		col_grade = column_of(desc, "grade");
 		col_stage_changed_at = column_of(desc, "stage_changed_at");
 	}
+	facts_seen = desc;			/* see tuple_facts in icp.c */
+	facts_generation = config_generation();
 	scoring_load();
 	memset(cf, 0, sizeof(*cf));
 	memset(la, 0, sizeof(*la));

@@ -23,6 +23,8 @@ typedef struct LeadActivity
 	int64		lead_id;
 	TimestampTz since;			/* only activity after this is read; 0: all */
 	bool		loaded;
+	bool		deferred;		/* not loaded on demand: "wanted" is set instead */
+	bool		wanted;			/* a deferred load was asked for (the answer is void) */
 	int			n;
 	char	  **kinds;
 	TimestampTz *times;

@@ -31,6 +31,7 @@
 #include "utils/numeric.h"
 #include "utils/typcache.h"
 
+#include "config.h"
 #include "contact.h"
 #include "icp.h"
 
@@ -1384,8 +1385,14 @@ static void
 tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, Datum *values, bool *nulls)
 {
 	/* resolved once; again only if the table was altered since */
-	if (m->tupdesc == NULL || !equalTupleDescs(m->tupdesc, tupdesc))
-		resolve_columns(m, tupdesc);
+	if (m->seen != tupdesc || m->seen_generation != config_generation())
+	{
+		if (m->tupdesc == NULL || !equalTupleDescs(m->tupdesc, tupdesc))
+			resolve_columns(m, tupdesc);
+		/* the same descriptor again, with no relcache change between: equal */
+		m->seen = tupdesc;
+		m->seen_generation = config_generation();
+	}
 	heap_deform_tuple(tuple, tupdesc, m->rowvalues, m->rownulls);
 	for (int k = 0; k < LEAD_FACT_COUNT; k++)
 	{

@@ -78,6 +78,8 @@ typedef struct IcpMatcher
 
 	/* lead rows: where each fact's column is in the row type last seen */
 	TupleDesc	tupdesc;
+	TupleDesc	seen;			/* the descriptor last found equal to it ... */
+	uint64		seen_generation;	/* ... while no relcache change came */
 	AttrNumber	fact_attnum[LEAD_FACT_COUNT];
 	Datum	   *rowvalues;
 	bool	   *rownulls;

@@ -77,6 +77,9 @@ static struct
 	SPIPlanPtr	leave_plan;
 }			segs;
 
+/* the rebuild is bringing next_change_at forward (see segments_before_row) */
+static bool lowering = false;
+
 static SPIPlanPtr
 keep_plan(const char *sql, int nargs, Oid *argtypes)
 {
@@ -356,6 +359,19 @@ segments_before_row(TriggerData *trigdata, HeapTuple tuple, TupleDesc desc, Time
 {
 	if (!segments_live())
 		return DT_NOEND;
+
+	/*
+	 * A rebuild bringing the next change forward has tested this lead just
+	 * now and writes the earlier time itself.
+	 */
+	if (lowering && TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(trigdata->tg_newtuple, SPI_fnumber(desc, "next_change_at"),
+									 desc, &isnull);
+
+		return isnull ? DT_NOEND : DatumGetTimestampTz(d);
+	}
 	/* a new lead joins once its row exists (lead_segments_joined) */
 	return evaluate(tuple, desc, now, TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event),
 					TRIGGER_FIRED_BY_INSERT(trigdata->tg_event));
@@ -392,29 +408,28 @@ typedef struct BatchActivity
 } BatchActivity;
 
 static void
-read_batch_activity(BatchActivity *ba, int64 lo, int64 hi, const ActivityNeeds *needs,
+read_batch_activity(BatchActivity *ba, int64 *ids, int nids, const ActivityNeeds *needs,
 					TimestampTz since)
 {
-	Datum		args[4];
-	Oid			argtypes[4] = {INT8OID, INT8OID, TIMESTAMPTZOID, TEXTARRAYOID};
+	Datum		args[3];
+	Oid			argtypes[3] = {INT8ARRAYOID, TIMESTAMPTZOID, TEXTARRAYOID};
 	Datum	   *kinds = palloc(Max(needs->nkinds, 1) * sizeof(Datum));
 	int			rc;
 
 	for (int k = 0; k < needs->nkinds; k++)
 		kinds[k] = CStringGetTextDatum(needs->kinds[k]);
-	args[0] = Int64GetDatum(lo);
-	args[1] = Int64GetDatum(hi);
-	args[2] = TimestampTzGetDatum(since);
-	args[3] = PointerGetDatum(construct_array(kinds, needs->nkinds, TEXTOID, -1, false, TYPALIGN_INT));
+	args[0] = PointerGetDatum(id_array(ids, nids));
+	args[1] = TimestampTzGetDatum(since);
+	args[2] = PointerGetDatum(construct_array(kinds, needs->nkinds, TEXTOID, -1, false, TYPALIGN_INT));
 	rc = SPI_execute_with_args(needs->any_kind
 							   ? "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-							   "WHERE lead_id BETWEEN $1 AND $2 AND occurred_at OPERATOR(pg_catalog.>) $3 "
-							   "AND $4 IS NOT NULL ORDER BY lead_id, occurred_at"
+							   "WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1) AND occurred_at OPERATOR(pg_catalog.>) $2 "
+							   "AND $3 IS NOT NULL ORDER BY lead_id, occurred_at"
 							   : "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-							   "WHERE lead_id BETWEEN $1 AND $2 AND occurred_at OPERATOR(pg_catalog.>) $3 "
-							   "AND kind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4) "
+							   "WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1) AND occurred_at OPERATOR(pg_catalog.>) $2 "
+							   "AND kind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3) "
 							   "ORDER BY lead_id, occurred_at",
-							   4, argtypes, args, NULL, true, 0);
+							   3, argtypes, args, NULL, true, 0);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read activity: %s", SPI_result_code_string(rc));
 	ba->n = (int) SPI_processed;
@@ -431,6 +446,7 @@ read_batch_activity(BatchActivity *ba, int64 lo, int64 hi, const ActivityNeeds *
 		ba->kinds[i] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
 		ba->times[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
 	}
+	SPI_freetuptable(SPI_tuptable);
 }
 
 static void
@@ -459,6 +475,43 @@ run_ids(const char *sql, int64 segment_id, int64 *ids, int n, const char *cause)
 	if (rc < 0)
 		elog(ERROR, "could not rebuild segment " INT64_FORMAT ": %s", segment_id,
 			 SPI_result_code_string(rc));
+}
+
+/*
+ * The leads whose membership time alone changes before their next_change_at:
+ * that time becomes their next_change_at (the lead trigger keeps it, see
+ * segments_before_row, and adds the temperature's).
+ */
+static void
+bring_forward(int64 *ids, TimestampTz *dues, int n)
+{
+	Datum	   *d;
+	Datum		args[2];
+	Oid			argtypes[2] = {INT8ARRAYOID, TIMESTAMPTZARRAYOID};
+	volatile int rc;
+
+	if (n == 0)
+		return;
+	d = palloc(n * sizeof(Datum));
+	for (int i = 0; i < n; i++)
+		d[i] = TimestampTzGetDatum(dues[i]);
+	args[0] = PointerGetDatum(id_array(ids, n));
+	args[1] = PointerGetDatum(construct_array(d, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	lowering = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args("UPDATE lead_gen.lead AS l SET next_change_at = u.due "
+								   "FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(id, due) "
+								   "WHERE l.lead_id OPERATOR(pg_catalog.=) u.id",
+								   2, argtypes, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		lowering = false;
+	}
+	PG_END_TRY();
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not bring next changes forward: %s", SPI_result_code_string(rc));
 }
 
 /*
@@ -521,6 +574,10 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 		int			col_next;
 		int			mi = 0;
 		int			ai = 0;
+		int			wi = 0;
+		int64	   *wanted;
+		int			nwanted = 0;
+		TimestampTz *dues;
 
 		CHECK_FOR_INTERRUPTS();
 		SPI_cursor_fetch(portal, true, REBUILD_BATCH);
@@ -549,56 +606,88 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 				members[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 														 1, &isnull));
 		}
-		if (needs.uses)
-			read_batch_activity(&ba, lo, hi, &needs, since);
-
 		join = palloc(nleads * sizeof(int64));
 		leave = palloc(nleads * sizeof(int64));
 		sooner = palloc(nleads * sizeof(int64));
-		for (uint64 i = 0; i < nleads; i++)
+		dues = palloc(nleads * sizeof(TimestampTz));
+		wanted = palloc(nleads * sizeof(int64));
+
+		/*
+		 * Two passes: first every lead with its activity deferred, so that
+		 * a test of its row alone decides most leads; then, for the leads
+		 * whose answer needs their activity, one read of all of it.
+		 */
+		for (int pass = 0; pass < 2; pass++)
 		{
-			HeapTuple	tup = leads->vals[i];
-			int64		id = DatumGetInt64(SPI_getbinval(tup, leads->tupdesc, 1, &isnull));
-			Datum		next = SPI_getbinval(tup, leads->tupdesc, col_next, &isnull);
-			ConditionFacts cf;
-			LeadActivity la;
-			TimestampTz until;
-			bool		holds;
-			bool		member;
-			int			first;
+			if (pass == 1)
+			{
+				if (nwanted == 0)
+					break;
+				read_batch_activity(&ba, wanted, nwanted, &needs, since);
+			}
+			for (uint64 i = 0; i < nleads; i++)
+			{
+				HeapTuple	tup = leads->vals[i];
+				int64		id = DatumGetInt64(SPI_getbinval(tup, leads->tupdesc, 1, &isnull));
+				Datum		next;
+				ConditionFacts cf;
+				LeadActivity la;
+				TimestampTz until;
+				bool		holds;
+				bool		member;
+				bool		nonext;
 
-			condition_facts(&cf, &la, tup, leads->tupdesc, now, since);
-			/* the lead's activity: its run of the batch's */
-			while (ai < ba.n && ba.lead[ai] < id)
-				ai++;
-			first = ai;
-			while (ai < ba.n && ba.lead[ai] == id)
-				ai++;
-			la.loaded = true;
-			la.n = ai - first;
-			la.kinds = ba.kinds + first;
-			la.times = ba.times + first;
+				if (pass == 1)
+				{
+					int			first;
 
-			holds = icp_condition_holds(m, tup, leads->tupdesc, &cf, &until);
-			while (mi < nmembers && members[mi] < id)
-				mi++;
-			member = mi < nmembers && members[mi] == id;
-			if (holds && !member)
-				join[njoin++] = id;
-			else if (!holds && member)
-				leave[nleave++] = id;
-			if (until != DT_NOEND && (isnull || until < DatumGetTimestampTz(next)))
-				sooner[nsooner++] = id;
+					if (wi >= nwanted || wanted[wi] != id)
+						continue;
+					wi++;
+					condition_facts(&cf, &la, tup, leads->tupdesc, now, since);
+					while (ai < ba.n && ba.lead[ai] < id)
+						ai++;
+					first = ai;
+					while (ai < ba.n && ba.lead[ai] == id)
+						ai++;
+					la.loaded = true;
+					la.n = ai - first;
+					la.kinds = ba.kinds + first;
+					la.times = ba.times + first;
+				}
+				else
+				{
+					condition_facts(&cf, &la, tup, leads->tupdesc, now, since);
+					la.deferred = true;
+				}
+				holds = icp_condition_holds(m, tup, leads->tupdesc, &cf, &until);
+				if (la.wanted)
+				{
+					wanted[nwanted++] = id;
+					continue;
+				}
+				while (mi < nmembers && members[mi] < id)
+					mi++;
+				member = mi < nmembers && members[mi] == id;
+				if (holds && !member)
+					join[njoin++] = id;
+				else if (!holds && member)
+					leave[nleave++] = id;
+				next = SPI_getbinval(tup, leads->tupdesc, col_next, &nonext);
+				if (until != DT_NOEND && (nonext || until < DatumGetTimestampTz(next)))
+				{
+					sooner[nsooner] = id;
+					dues[nsooner++] = until;
+				}
+			}
+			mi = 0;
 		}
 		MemoryContextSwitchTo(old);
 		run_ids("DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
 				"AND lead_id OPERATOR(pg_catalog.=) ANY ($2)", segment_id, leave, nleave, "segment");
 		run_ids("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
 				"SELECT $1, pg_catalog.unnest($2)", segment_id, join, njoin, "segment");
-		/* the lead trigger stores the exact time, with every segment's */
-		run_ids("UPDATE lead_gen.lead SET next_change_at = NULL "
-				"WHERE lead_id OPERATOR(pg_catalog.=) ANY ($2) AND $1 IS NOT NULL",
-				segment_id, sooner, nsooner, NULL);
+		bring_forward(sooner, dues, nsooner);
 		changed += njoin + nleave;
 		SPI_freetuptable(leads);
 		MemoryContextReset(batch_cxt);

@@ -44,6 +44,7 @@ PG_FUNCTION_INFO_V1(lead_gen_segment_history_guard);
 
 static const char *writing_cause = NULL;	/* set while lead_gen writes members */
 static bool writing_history = false;
+static SPIPlanPtr history_plan;	/* kept for the session: names only lead_gen's own objects */
 
 void
 segment_writing_begin(const char *cause)
@@ -206,13 +207,21 @@ record(MemberRow *rows, const char **causes, int n, const char *event)
 	args[1] = PointerGetDatum(construct_array(lead, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[2] = PointerGetDatum(construct_array(cause, n, TEXTOID, -1, false, TYPALIGN_INT));
 	args[3] = CStringGetTextDatum(event);
+	if (history_plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare("INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
+									"SELECT s, l, $4, c FROM ROWS FROM (pg_catalog.unnest($1), "
+									"pg_catalog.unnest($2), pg_catalog.unnest($3)) AS h(s, l, c)",
+									4, argtypes);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "could not prepare the history insert: %s", SPI_result_code_string(SPI_result));
+		history_plan = p;
+	}
 	writing_history = true;
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args("INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
-								   "SELECT s, l, $4, c FROM ROWS FROM (pg_catalog.unnest($1), "
-								   "pg_catalog.unnest($2), pg_catalog.unnest($3)) AS h(s, l, c)",
-								   4, argtypes, args, NULL, false, 0);
+		rc = SPI_execute_plan(history_plan, args, NULL, false, 0);
 	}
 	PG_FINALLY();
 	{

@@ -137,7 +137,7 @@ COMMENT ON COLUMN @extschema@.lead.engagement IS
 COMMENT ON COLUMN @extschema@.lead.score IS
 	'fit_weight * fit + engagement_weight * min(engagement, cap), as of scored_at. Kept by trigger lead_score';
 COMMENT ON COLUMN @extschema@.lead.next_change_at IS
-	'No later than when decay alone will next change the temperature (NULL: never); rescore() visits leads whose time has come and stores the exact time';
+	'No later than when time alone will next change the temperature or a live segment membership (NULL: never); rescore() visits leads whose time has come and stores the exact time';
 COMMENT ON COLUMN @extschema@.lead.scored_at IS 'When score and temperature were last computed';
 COMMENT ON COLUMN @extschema@.lead.stage_changed_at IS
 	'When the lead entered its current stage (at creation: created_at). Kept by trigger lead_score';

@@ -2376,6 +2376,9 @@ $$;
 COMMENT ON FUNCTION @extschema@.activity_truncated() IS
 	'AFTER TRUNCATE trigger on activity: no activity, no engagement and no sales touch';
 
+COMMENT ON COLUMN @extschema@.lead.next_change_at IS
+	'No later than when time alone will next change the temperature or a live segment membership (NULL: never); rescore() visits leads whose time has come and stores the exact time';
+
 -- writers keep the members their changes move; admins define segments
 CREATE OR REPLACE FUNCTION @extschema@.grant_access(role_name name, access text)
 RETURNS void

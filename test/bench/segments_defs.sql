@@ -1,0 +1,37 @@
+-- Twenty segments of mixed criteria, each with the WHERE clause a user would
+-- write in plain SQL for the same leads (over lead_gen.lead AS l, now()).
+CREATE TABLE IF NOT EXISTS bench.seg (name text PRIMARY KEY, criteria text, plain text);
+TRUNCATE bench.seg;
+INSERT INTO bench.seg VALUES
+('b_fintech_webinar', 'industry = fintech and country = US and count(webinar within 30 days) >= 1 and consent = subscribed',
+ $$l.industry = 'fintech' AND l.country = 'US' AND l.consent = 'subscribed' AND (SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'webinar' AND a.occurred_at > now() - interval '30 days') >= 1$$),
+('b_hot', 'temperature = hot', $$l.temperature = 'hot'$$),
+('b_mql_untouched', 'stage = mql and days_since_last(any) > 14',
+ $$l.stage = 'mql' AND (SELECT max(a.occurred_at) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id) < now() - interval '14 days'$$),
+('b_browsing', 'count(page_view within 7 days) >= 3',
+ $$(SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'page_view' AND a.occurred_at > now() - interval '7 days') >= 3$$),
+('b_no_demo_big', 'never demo_request and employees >= 250',
+ $$l.employees >= 250 AND NOT EXISTS (SELECT FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'demo_request')$$),
+('b_scored', 'score >= 40', $$l.score >= 40$$),
+('b_top_grades', 'grade in (A, B)', $$l.grade IN ('A', 'B')$$),
+('b_stuck_leads', 'stage = lead and days_in_stage > 30', $$l.stage = 'lead' AND l.stage_changed_at < now() - interval '30 days'$$),
+('b_deciders', 'job_title ~* ''(vp|head|chief)'' and decision_maker is true', $$l.job_title ~* '(vp|head|chief)' AND l.decision_maker$$),
+('b_hubspot_saas', 'attributes.tech_stack = hubspot and industry = saas', $$l.attributes->>'tech_stack' = 'hubspot' AND l.industry = 'saas'$$),
+('b_eu_readers', 'country in (DE, FR, NL) and count(email_open within 14 days) >= 2',
+ $$l.country IN ('DE', 'FR', 'NL') AND (SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'email_open' AND a.occurred_at > now() - interval '14 days') >= 2$$),
+('b_active_today', 'count(any within 1 day) >= 1',
+ $$EXISTS (SELECT FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.occurred_at > now() - interval '1 day')$$),
+('b_pricing', 'days_since_last(pricing_inquiry) < 30',
+ $$(SELECT max(a.occurred_at) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'pricing_inquiry') > now() - interval '30 days'$$),
+('b_opted_out', 'not (consent = subscribed) or count(unsubscribe) >= 1',
+ $$l.consent <> 'subscribed' OR EXISTS (SELECT FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'unsubscribe')$$),
+('b_mid_care', 'employees 50..1000 and industry in (healthcare, education)', $$l.employees BETWEEN 50 AND 1000 AND l.industry IN ('healthcare', 'education')$$),
+('b_content_fit', 'count(content_download within 90 days) >= 2 and fit >= 50',
+ $$l.fit >= 50 AND (SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'content_download' AND a.occurred_at > now() - interval '90 days') >= 2$$),
+('b_event_met', 'source_channel = event and count(meeting within 60 days) >= 1',
+ $$l.source_channel = 'event' AND EXISTS (SELECT FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'meeting' AND a.occurred_at > now() - interval '60 days')$$),
+('b_globex_warm', 'email_domain = globex.example and temperature in (warm, hot)', $$l.email LIKE '%@globex.example' AND l.temperature IN ('warm', 'hot')$$),
+('b_rich_uncalled', 'annual_revenue >= 50000000 and never call',
+ $$l.annual_revenue >= 50000000 AND NOT EXISTS (SELECT FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'call')$$),
+('b_open_no_click', 'count(email_click within 30 days) = 0 and count(email_open within 30 days) >= 1',
+ $$(SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'email_click' AND a.occurred_at > now() - interval '30 days') = 0 AND (SELECT count(*) FROM lead_gen.activity a WHERE a.lead_id = l.lead_id AND a.kind = 'email_open' AND a.occurred_at > now() - interval '30 days') >= 1$$);
