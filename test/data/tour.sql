@@ -205,4 +205,28 @@ FROM lead_gen.lead WHERE lead_id = :sam;
 SELECT from_stage, to_stage, cause, reason FROM lead_gen.stage_change WHERE lead_id = :sam AND cause = 'merge';
 SELECT * FROM lead_gen.merge_report();
 
+\echo '== Segments: live lists of leads, defined by a condition (lead_gen.create_segment)'
+SELECT lead_gen.create_segment('engaged_saas', 'industry = saas and count(any within 30 days) >= 3') AS engaged_saas,
+	   lead_gen.create_segment('gone_quiet', 'stage in (mql, sql) and (days_since_last(any) > 14 or never any)') AS gone_quiet,
+	   lead_gen.create_segment('clicked_this_week', 'count(email_click within 7 days) >= 1') AS clicked_this_week,
+	   lead_gen.create_segment('active_right_now', 'count(any within 3 seconds) >= 1') AS active_right_now;
+SELECT pg_sleep(3.5);
+CALL lead_gen.rescore();
+SELECT segment, members FROM lead_gen.segment_report(current_date, current_date) ORDER BY segment;
+
+\echo '== Sam clicks an e-mail: Sam joins two segments in the same transaction'
+SELECT lead_gen.in_segment(:sam, 'clicked_this_week') AS clicked_before, lead_gen.in_segment(:sam, 'active_right_now') AS active_before;
+INSERT INTO lead_gen.activity (lead_id, kind) VALUES (:sam, 'email_click');
+SELECT lead_gen.in_segment(:sam, 'clicked_this_week') AS clicked_now, lead_gen.in_segment(:sam, 'active_right_now') AS active_now;
+
+\echo '== Three seconds pass; the scheduled job (lead_gen.rescore) moves only the leads whose membership changes by now'
+SELECT pg_sleep(3.5);
+CALL lead_gen.rescore();
+SELECT lead_gen.in_segment(:sam, 'clicked_this_week') AS clicked, lead_gen.in_segment(:sam, 'active_right_now') AS active;
+SELECT s.name AS segment, h.event, h.cause FROM lead_gen.segment_history AS h
+JOIN lead_gen.segment AS s USING (segment_id) WHERE h.lead_id = :sam ORDER BY h.segment_history_id;
+\echo '== How the engaged SaaS leads convert against everyone else (lead_gen.segment_conversion)'
+SELECT leads_in, leads, reached_sql, round(sql_rate::numeric, 3) AS sql_rate
+FROM lead_gen.segment_conversion('engaged_saas');
+
 \echo '== the demo tour is over'
