@@ -14,13 +14,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -31,68 +36,80 @@
 #include "config.h"
 #include "icp.h"
 #include "score.h"
+#include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_condition_holds);
 PG_FUNCTION_INFO_V1(lead_gen_condition_changes_at);
 
-static SPIPlanPtr all_plan;		/* a lead's activity */
-static SPIPlanPtr since_plan;	/* a lead's activity after a time */
-
-static SPIPlanPtr
-activity_plan(bool since)
-{
-	SPIPlanPtr *plan = since ? &since_plan : &all_plan;
-
-	if (*plan == NULL)
-	{
-		Oid			argtypes[2] = {INT8OID, TIMESTAMPTZOID};
-		SPIPlanPtr	p = SPI_prepare(since
-									? "SELECT kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-									"WHERE lead_id OPERATOR(pg_catalog.=) $1 AND occurred_at OPERATOR(pg_catalog.>) $2 "
-									"ORDER BY occurred_at"
-									: "SELECT kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-									"WHERE lead_id OPERATOR(pg_catalog.=) $1 ORDER BY occurred_at",
-									since ? 2 : 1, argtypes);
-
-		if (p == NULL || SPI_keepplan(p) != 0)
-			elog(ERROR, "could not prepare the activity query: %s", SPI_result_code_string(SPI_result));
-		*plan = p;
-	}
-	return *plan;
-}
-
 /*
- * The lead's activity, with the latest snapshot: a writer waiting for the
- * lead's row lock sees what the writer before it committed.
+ * The lead's activity, through the index on (lead_id, occurred_at), with
+ * the latest snapshot: a writer waiting for the lead's row lock sees what
+ * the writer before it committed.  Read directly, not through SPI: this
+ * runs for every change of a lead while a segment tests activity, and all
+ * of the lead's activity counts, whatever the writer's row security lets
+ * it see.
  */
 static void
 load_activity(LeadActivity *la)
 {
-	Datum		args[2] = {Int64GetDatum(la->lead_id), TimestampTzGetDatum(la->since)};
-	MemoryContext outer = CurrentMemoryContext;
-	int			rc;
+	static uint64 generation;
+	static Oid	relid;
+	static Oid	indexid;
+	Relation	rel;
+	Relation	index;
+	TupleDesc	desc;
+	ScanKeyData key[2];
+	int			nkeys = 1;
+	Snapshot	snapshot;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	int			att_kind;
+	int			att_at;
+	int			size = 16;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_snapshot(activity_plan(la->since != 0), args, NULL,
-							  GetLatestSnapshot(), InvalidSnapshot, true, false, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the activity of lead " INT64_FORMAT ": %s",
-			 la->lead_id, SPI_result_code_string(rc));
-	la->n = (int) SPI_processed;
-	la->kinds = MemoryContextAlloc(outer, Max(la->n, 1) * sizeof(char *));
-	la->times = MemoryContextAlloc(outer, Max(la->n, 1) * sizeof(TimestampTz));
-	for (int i = 0; i < la->n; i++)
+	if (generation != config_generation())
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		kind = SPI_getbinval(tup, desc, 1, &isnull);
+		Oid			nsp = get_namespace_oid("lead_gen", false);
 
-		la->kinds[i] = MemoryContextStrdup(outer, TextDatumGetCString(kind));
-		la->times[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull));
+		relid = lead_gen_relid("activity");
+		indexid = get_relname_relid("activity_lead_occurred_at_idx", nsp);
+		if (!OidIsValid(indexid))
+			elog(ERROR, "index lead_gen.activity_lead_occurred_at_idx does not exist");
+		generation = config_generation();
 	}
-	SPI_finish();
+	rel = table_open(relid, AccessShareLock);
+	index = index_open(indexid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	att_kind = lead_column(desc, "kind");
+	att_at = lead_column(desc, "occurred_at");
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&key[0], lead_column(desc, "lead_id"), BTEqualStrategyNumber,
+				F_INT8EQ, Int64GetDatum(la->lead_id));
+	if (la->since != 0)
+		ScanKeyInit(&key[nkeys++], att_at, BTGreaterStrategyNumber, F_TIMESTAMPTZ_GT,
+					TimestampTzGetDatum(la->since));
+	scan = systable_beginscan_ordered(rel, index, snapshot, nkeys, key);
+	la->n = 0;
+	la->kinds = palloc(size * sizeof(char *));
+	la->times = palloc(size * sizeof(TimestampTz));
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+
+		if (la->n == size)
+		{
+			size *= 2;
+			la->kinds = repalloc_huge(la->kinds, size * sizeof(char *));
+			la->times = repalloc_huge(la->times, size * sizeof(TimestampTz));
+		}
+		la->kinds[la->n] = TextDatumGetCString(heap_getattr(tup, att_kind, desc, &isnull));
+		la->times[la->n] = DatumGetTimestampTz(heap_getattr(tup, att_at, desc, &isnull));
+		la->n++;
+	}
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
 	la->loaded = true;
 }
 

@@ -20,7 +20,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -30,6 +33,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -72,7 +76,8 @@ static struct
 	int			n;
 	LiveSegment *live;
 	ActivityNeeds needs;		/* of all of them */
-	SPIPlanPtr	members_plan;	/* a lead's segments */
+	Oid			member_relid;
+	Oid			member_lead_idx;	/* segment_member (lead_id) */
 	SPIPlanPtr	join_plan;
 	SPIPlanPtr	leave_plan;
 }			segs;
@@ -152,7 +157,7 @@ segments_load(void)
 		segs.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen segments",
 										 ALLOCSET_SMALL_SIZES);
 	{
-		SPIPlanPtr *plans[] = {&segs.members_plan, &segs.join_plan, &segs.leave_plan};
+		SPIPlanPtr *plans[] = {&segs.join_plan, &segs.leave_plan};
 
 		for (int i = 0; i < (int) lengthof(plans); i++)
 		{
@@ -185,8 +190,11 @@ segments_load(void)
 		add_needs(&segs.needs, s->m->icp, segs.cxt);
 		segs.n++;
 	}
-	segs.members_plan = keep_plan("SELECT segment_id FROM lead_gen.segment_member "
-								  "WHERE lead_id OPERATOR(pg_catalog.=) $1", 1, &int8arr[1]);
+	segs.member_relid = lead_gen_relid("segment_member");
+	segs.member_lead_idx = get_relname_relid("segment_member_lead_idx",
+											 get_namespace_oid("lead_gen", false));
+	if (!OidIsValid(segs.member_lead_idx))
+		elog(ERROR, "index lead_gen.segment_member_lead_idx does not exist");
 	segs.join_plan = keep_plan("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
 							   "SELECT pg_catalog.unnest($1), $2", 2, int8arr);
 	segs.leave_plan = keep_plan("DELETE FROM lead_gen.segment_member "
@@ -214,6 +222,47 @@ segments_watch_kind(const char *kind)
 		if (strcmp(segs.needs.kinds[k], kind) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * The segments a lead is a member of, through the index on lead_id, with
+ * the latest snapshot (read directly: this runs for every change of a lead
+ * while live segments exist).
+ */
+static int
+lead_segments(int64 lead_id, int64 **ids)
+{
+	Relation	rel = table_open(segs.member_relid, AccessShareLock);
+	Relation	index = index_open(segs.member_lead_idx, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	ScanKeyData key;
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	SysScanDesc scan;
+	HeapTuple	tup;
+	int			att_segment = lead_column(desc, "segment_id");
+	int			n = 0;
+	int			size = 8;
+
+	ScanKeyInit(&key, lead_column(desc, "lead_id"), BTEqualStrategyNumber, F_INT8EQ,
+				Int64GetDatum(lead_id));
+	scan = systable_beginscan_ordered(rel, index, snapshot, 1, &key);
+	*ids = palloc(size * sizeof(int64));
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+
+		if (n == size)
+		{
+			size *= 2;
+			*ids = repalloc(*ids, size * sizeof(int64));
+		}
+		(*ids)[n++] = DatumGetInt64(heap_getattr(tup, att_segment, desc, &isnull));
+	}
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return n;
 }
 
 /* Why a lead changes now, in the words of segment_history.cause. */
@@ -299,36 +348,27 @@ evaluate(HeapTuple tuple, TupleDesc desc, TimestampTz now, bool write, bool is_n
 
 	join = palloc(n * sizeof(int64));
 	leave = palloc(n * sizeof(int64));
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	{
 		bool	   *member = palloc0(n * sizeof(bool));
 
 		if (!is_new)
 		{
-			Datum		arg = Int64GetDatum(la.lead_id);
-			int			rc = SPI_execute_snapshot(segs.members_plan, &arg, NULL, GetLatestSnapshot(),
-												  InvalidSnapshot, true, false, 0);
+			int64	   *ids;
+			int			nids = lead_segments(la.lead_id, &ids);
 
-			if (rc != SPI_OK_SELECT)
-				elog(ERROR, "could not read the segments of lead " INT64_FORMAT, la.lead_id);
-			for (uint64 r = 0; r < SPI_processed; r++)
+			for (int r = 0; r < nids; r++)
 			{
-				bool		isnull;
-				int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
-															 SPI_tuptable->tupdesc, 1, &isnull));
-
 				/* live segments are in segment_id order */
 				for (int lo = 0, hi = n; lo < hi;)
 				{
 					int			mid = lo + (hi - lo) / 2;
 
-					if (live[mid].id == id)
+					if (live[mid].id == ids[r])
 					{
 						member[mid] = true;
 						break;
 					}
-					if (live[mid].id < id)
+					if (live[mid].id < ids[r])
 						lo = mid + 1;
 					else
 						hi = mid;
@@ -347,10 +387,12 @@ evaluate(HeapTuple tuple, TupleDesc desc, TimestampTz now, bool write, bool is_n
 	{
 		const char *cause = is_new ? "edit" : change_cause();
 
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		write_members(segs.leave_plan, leave, nleave, la.lead_id, cause);
 		write_members(segs.join_plan, join, njoin, la.lead_id, cause);
+		SPI_finish();
 	}
-	SPI_finish();
 	return due;
 }
 
