@@ -48,14 +48,17 @@ t1=$(date +%s.%N)
 members=$(line "SELECT count(*) FROM lead_gen.segment_member")
 awk -v a="$t0" -v b="$t1" -v m="$members" 'BEGIN { printf "twenty live segments built in %.1fs (%d memberships)\n", b - a, m }'
 with=() without=()
+changes_before=$(line "SELECT count(*) FROM lead_gen.segment_history")
 for i in 1 2 3; do
 	with+=("$(tps)")
 	line "UPDATE lead_gen.segment SET live = false, criteria = NULL WHERE name LIKE 'b\_%'" >/dev/null
 	without+=("$(tps)")
 	line "UPDATE lead_gen.segment s SET live = true, criteria = b.criteria::lead_gen.condition FROM bench.seg b WHERE b.name = s.name" >/dev/null
 done
-awk -v a="$(median "${with[@]}")" -v b="$(median "${without[@]}")" \
-	'BEGIN { printf "activity insert (pgbench, 2 clients): 20 live segments %.0f tps, none %.0f tps, cost %.2fx (goal <= 1.2x)\n", a, b, b / a }'
+changes=$(( $(line "SELECT count(*) FROM lead_gen.segment_history") - changes_before ))
+inserts=$(awk -v a="${with[0]}" -v b="${with[1]}" -v c="${with[2]}" -v s="$secs" 'BEGIN { printf "%d", (a + b + c) * s }')
+awk -v a="$(median "${with[@]}")" -v b="$(median "${without[@]}")" -v c="$changes" -v n="$inserts" \
+	'BEGIN { printf "activity insert (pgbench, 2 clients): 20 live segments %.0f tps, none %.0f tps, cost %.2fx (goal <= 1.2x; %.2f membership changes per insert)\n", a, b, b / a, c / n }'
 
 # 3. The scheduled job when 1% of the leads are due (their next_change_at
 # set to the past, triggers bypassed) against recomputing all twenty
