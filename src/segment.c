@@ -21,9 +21,13 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "utils/rls.h"
+#include "utils/hsearch.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
@@ -76,6 +80,7 @@ static struct
 	int			n;
 	LiveSegment *live;
 	ActivityNeeds needs;		/* of all of them */
+	Oid			lead_relid;
 	Oid			member_relid;
 	Oid			member_lead_idx;	/* segment_member (lead_id) */
 	SPIPlanPtr	join_plan;
@@ -190,6 +195,7 @@ segments_load(void)
 		add_needs(&segs.needs, s->m->icp, segs.cxt);
 		segs.n++;
 	}
+	segs.lead_relid = lead_gen_relid("lead");
 	segs.member_relid = lead_gen_relid("segment_member");
 	segs.member_lead_idx = get_relname_relid("segment_member_lead_idx",
 											 get_namespace_oid("lead_gen", false));
@@ -440,57 +446,6 @@ lead_gen_lead_segments_joined(PG_FUNCTION_ARGS)
 
 #define REBUILD_BATCH 10000
 
-/* A batch's activity, in (lead_id, occurred_at) order. */
-typedef struct BatchActivity
-{
-	int			n;
-	int64	   *lead;
-	char	  **kinds;
-	TimestampTz *times;
-} BatchActivity;
-
-static void
-read_batch_activity(BatchActivity *ba, int64 *ids, int nids, const ActivityNeeds *needs,
-					TimestampTz since)
-{
-	Datum		args[3];
-	Oid			argtypes[3] = {INT8ARRAYOID, TIMESTAMPTZOID, TEXTARRAYOID};
-	Datum	   *kinds = palloc(Max(needs->nkinds, 1) * sizeof(Datum));
-	int			rc;
-
-	for (int k = 0; k < needs->nkinds; k++)
-		kinds[k] = CStringGetTextDatum(needs->kinds[k]);
-	args[0] = PointerGetDatum(id_array(ids, nids));
-	args[1] = TimestampTzGetDatum(since);
-	args[2] = PointerGetDatum(construct_array(kinds, needs->nkinds, TEXTOID, -1, false, TYPALIGN_INT));
-	rc = SPI_execute_with_args(needs->any_kind
-							   ? "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-							   "WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1) AND occurred_at OPERATOR(pg_catalog.>) $2 "
-							   "AND $3 IS NOT NULL ORDER BY lead_id, occurred_at"
-							   : "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
-							   "WHERE lead_id OPERATOR(pg_catalog.=) ANY ($1) AND occurred_at OPERATOR(pg_catalog.>) $2 "
-							   "AND kind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3) "
-							   "ORDER BY lead_id, occurred_at",
-							   3, argtypes, args, NULL, true, 0);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read activity: %s", SPI_result_code_string(rc));
-	ba->n = (int) SPI_processed;
-	ba->lead = palloc(Max(ba->n, 1) * sizeof(int64));
-	ba->kinds = palloc(Max(ba->n, 1) * sizeof(char *));
-	ba->times = palloc(Max(ba->n, 1) * sizeof(TimestampTz));
-	for (int i = 0; i < ba->n; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		ba->lead[i] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		ba->kinds[i] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-		ba->times[i] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
-	}
-	SPI_freetuptable(SPI_tuptable);
-}
-
 static void
 run_ids(const char *sql, int64 segment_id, int64 *ids, int n, const char *cause)
 {
@@ -556,11 +511,102 @@ bring_forward(int64 *ids, TimestampTz *dues, int n)
 		elog(ERROR, "could not bring next changes forward: %s", SPI_result_code_string(rc));
 }
 
+/* The changes a rebuild has found and not yet written. */
+typedef struct Pending
+{
+	int64		segment_id;
+	int			njoin;
+	int			nleave;
+	int			nsooner;
+	int64		join[REBUILD_BATCH];
+	int64		leave[REBUILD_BATCH];
+	int64		sooner[REBUILD_BATCH];
+	TimestampTz dues[REBUILD_BATCH];
+} Pending;
+
+static int
+cmp_id(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* in lead_id order, as every writer of leads goes */
+static void
+flush(Pending *p)
+{
+	qsort(p->join, p->njoin, sizeof(int64), cmp_id);
+	qsort(p->leave, p->nleave, sizeof(int64), cmp_id);
+	run_ids("DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
+			"AND lead_id OPERATOR(pg_catalog.=) ANY ($2)", p->segment_id, p->leave, p->nleave, "segment");
+	run_ids("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
+			"SELECT $1, pg_catalog.unnest($2)", p->segment_id, p->join, p->njoin, "segment");
+	bring_forward(p->sooner, p->dues, p->nsooner);
+	p->njoin = p->nleave = p->nsooner = 0;
+}
+
+/* The segment's members now, for the rebuild to compare with. */
+static HTAB *
+current_members(int64 segment_id)
+{
+	HASHCTL		ctl;
+	HTAB	   *members;
+	Datum		arg = Int64GetDatum(segment_id);
+	Oid			argtype = INT8OID;
+	int			rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(int64);
+	ctl.hcxt = CurrentMemoryContext;
+	members = hash_create("lead_gen segment members", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	rc = SPI_execute_with_args("SELECT lead_id FROM lead_gen.segment_member "
+							   "WHERE segment_id OPERATOR(pg_catalog.=) $1", 1, &argtype, &arg, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read the members of segment " INT64_FORMAT, segment_id);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		hash_search(members, &id, HASH_ENTER, NULL);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return members;
+}
+
+/*
+ * Every lead is tested, whatever row security lets the caller see; what it
+ * writes goes through the caller's rights, so a caller row security hides
+ * leads from would miss some: refused.
+ */
+static void
+check_sees_every_lead(int64 nleads)
+{
+	int			rc;
+	bool		isnull;
+
+	if (check_enable_rls(segs.lead_relid, InvalidOid, true) != RLS_ENABLED)
+		return;
+	rc = SPI_execute("SELECT count(*) FROM lead_gen.lead", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not count leads");
+	if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) < nleads)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to define segments: row level security hides leads from this role"),
+				 errhint("Define segments as a role that sees every lead.")));
+}
+
 /*
  * segment_rebuild(segment_id): the members of a live segment made the leads
- * its criteria hold for now; leads whose membership time alone changes
- * sooner than their next_change_at are updated, so the lead trigger stores
- * the new time.  The caller holds lock_segments().
+ * its criteria hold for now, and the leads whose membership time alone
+ * changes sooner than their next_change_at get that time.  One pass over
+ * the leads, read directly with the latest snapshot (lock_segments() keeps
+ * writers out); a lead's activity is read only when its row alone does not
+ * decide.
  */
 Datum
 lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
@@ -572,15 +618,28 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 	IcpMatcher *m;
 	ActivityNeeds needs;
 	TimestampTz since;
-	Portal		portal;
-	MemoryContext batch_cxt;
-	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext lead_cxt;
+	MemoryContext outer;
+	HTAB	   *members;
+	Pending    *p;
+	Relation	rel;
+	TableScanDesc scan;
+	Snapshot	snapshot;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	int			col_next;
+	int64		nleads = 0;
 	int64		changed = 0;
 	bool		isnull;
 	int			rc;
 
+	/* what lock_segments() checks and takes, for a direct call too */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute("SELECT lead_gen.lock_segments()", false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not lock for the rebuild: %s", SPI_result_code_string(rc));
+	segments_load();
 	rc = SPI_execute_with_args("SELECT criteria FROM lead_gen.segment "
 							   "WHERE segment_id OPERATOR(pg_catalog.=) $1 AND live",
 							   1, &argtype, &arg, NULL, false, 1);
@@ -588,153 +647,69 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("live segment " INT64_FORMAT " does not exist", segment_id)));
+	outer = CurrentMemoryContext;
 	m = icp_matcher_get(NULL, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
 						outer);
 	memset(&needs, 0, sizeof(needs));
 	add_needs(&needs, m->icp, outer);
 	since = needs_since(&needs, now);
+	members = current_members(segment_id);
+	p = palloc0(sizeof(Pending));
+	p->segment_id = segment_id;
+	lead_cxt = AllocSetContextCreate(outer, "lead_gen segment rebuild", ALLOCSET_DEFAULT_SIZES);
 
-	batch_cxt = AllocSetContextCreate(outer, "lead_gen segment rebuild", ALLOCSET_DEFAULT_SIZES);
-	portal = SPI_cursor_open_with_args(NULL, "SELECT * FROM lead_gen.lead ORDER BY lead_id",
-									   0, NULL, NULL, NULL, true, 0);
-	for (;;)
+	rel = table_open(segs.lead_relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	col_next = lead_column(desc, "next_change_at");
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		SPITupleTable *leads;
-		uint64		nleads;
-		int64		lo;
-		int64		hi;
-		int64	   *members;
-		int			nmembers;
-		int64	   *join;
-		int64	   *leave;
-		int64	   *sooner;
-		int			njoin = 0;
-		int			nleave = 0;
-		int			nsooner = 0;
-		BatchActivity ba = {0};
-		MemoryContext old;
-		int			col_next;
-		int			mi = 0;
-		int			ai = 0;
-		int			wi = 0;
-		int64	   *wanted;
-		int			nwanted = 0;
-		TimestampTz *dues;
+		MemoryContext old = MemoryContextSwitchTo(lead_cxt);
+		ConditionFacts cf;
+		LeadActivity la;
+		TimestampTz until;
+		bool		holds;
+		bool		member;
+		bool		nonext;
+		Datum		next;
 
 		CHECK_FOR_INTERRUPTS();
-		SPI_cursor_fetch(portal, true, REBUILD_BATCH);
-		nleads = SPI_processed;
-		if (nleads == 0)
-			break;
-		leads = SPI_tuptable;
-		old = MemoryContextSwitchTo(batch_cxt);
-		col_next = SPI_fnumber(leads->tupdesc, "next_change_at");
-		lo = DatumGetInt64(SPI_getbinval(leads->vals[0], leads->tupdesc, 1, &isnull));
-		hi = DatumGetInt64(SPI_getbinval(leads->vals[nleads - 1], leads->tupdesc, 1, &isnull));
-
-		/* the members of the batch's range, in lead_id order */
+		nleads++;
+		condition_facts(&cf, &la, tup, desc, now, since);
+		la.deferred = true;
+		holds = icp_condition_holds(m, tup, desc, &cf, &until);
+		if (la.wanted)
 		{
-			Datum		args[3] = {Int64GetDatum(segment_id), Int64GetDatum(lo), Int64GetDatum(hi)};
-			Oid			types[3] = {INT8OID, INT8OID, INT8OID};
-
-			rc = SPI_execute_with_args("SELECT lead_id FROM lead_gen.segment_member "
-									   "WHERE segment_id OPERATOR(pg_catalog.=) $1 AND lead_id BETWEEN $2 AND $3 "
-									   "ORDER BY lead_id", 3, types, args, NULL, true, 0);
-			if (rc != SPI_OK_SELECT)
-				elog(ERROR, "could not read the members of segment " INT64_FORMAT, segment_id);
-			nmembers = (int) SPI_processed;
-			members = palloc(Max(nmembers, 1) * sizeof(int64));
-			for (int i = 0; i < nmembers; i++)
-				members[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-														 1, &isnull));
+			la.deferred = false;
+			la.wanted = false;
+			holds = icp_condition_holds(m, tup, desc, &cf, &until);
 		}
-		join = palloc(nleads * sizeof(int64));
-		leave = palloc(nleads * sizeof(int64));
-		sooner = palloc(nleads * sizeof(int64));
-		dues = palloc(nleads * sizeof(TimestampTz));
-		wanted = palloc(nleads * sizeof(int64));
-
-		/*
-		 * Two passes: first every lead with its activity deferred, so that
-		 * a test of its row alone decides most leads; then, for the leads
-		 * whose answer needs their activity, one read of all of it.
-		 */
-		for (int pass = 0; pass < 2; pass++)
+		hash_search(members, &la.lead_id, HASH_FIND, &member);
+		if (holds && !member)
+			p->join[p->njoin++] = la.lead_id;
+		else if (!holds && member)
+			p->leave[p->nleave++] = la.lead_id;
+		next = heap_getattr(tup, col_next, desc, &nonext);
+		if (until != DT_NOEND && (nonext || until < DatumGetTimestampTz(next)))
 		{
-			if (pass == 1)
-			{
-				if (nwanted == 0)
-					break;
-				read_batch_activity(&ba, wanted, nwanted, &needs, since);
-			}
-			for (uint64 i = 0; i < nleads; i++)
-			{
-				HeapTuple	tup = leads->vals[i];
-				int64		id = DatumGetInt64(SPI_getbinval(tup, leads->tupdesc, 1, &isnull));
-				Datum		next;
-				ConditionFacts cf;
-				LeadActivity la;
-				TimestampTz until;
-				bool		holds;
-				bool		member;
-				bool		nonext;
-
-				if (pass == 1)
-				{
-					int			first;
-
-					if (wi >= nwanted || wanted[wi] != id)
-						continue;
-					wi++;
-					condition_facts(&cf, &la, tup, leads->tupdesc, now, since);
-					while (ai < ba.n && ba.lead[ai] < id)
-						ai++;
-					first = ai;
-					while (ai < ba.n && ba.lead[ai] == id)
-						ai++;
-					la.loaded = true;
-					la.n = ai - first;
-					la.kinds = ba.kinds + first;
-					la.times = ba.times + first;
-				}
-				else
-				{
-					condition_facts(&cf, &la, tup, leads->tupdesc, now, since);
-					la.deferred = true;
-				}
-				holds = icp_condition_holds(m, tup, leads->tupdesc, &cf, &until);
-				if (la.wanted)
-				{
-					wanted[nwanted++] = id;
-					continue;
-				}
-				while (mi < nmembers && members[mi] < id)
-					mi++;
-				member = mi < nmembers && members[mi] == id;
-				if (holds && !member)
-					join[njoin++] = id;
-				else if (!holds && member)
-					leave[nleave++] = id;
-				next = SPI_getbinval(tup, leads->tupdesc, col_next, &nonext);
-				if (until != DT_NOEND && (nonext || until < DatumGetTimestampTz(next)))
-				{
-					sooner[nsooner] = id;
-					dues[nsooner++] = until;
-				}
-			}
-			mi = 0;
+			p->sooner[p->nsooner] = la.lead_id;
+			p->dues[p->nsooner++] = until;
 		}
 		MemoryContextSwitchTo(old);
-		run_ids("DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
-				"AND lead_id OPERATOR(pg_catalog.=) ANY ($2)", segment_id, leave, nleave, "segment");
-		run_ids("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
-				"SELECT $1, pg_catalog.unnest($2)", segment_id, join, njoin, "segment");
-		bring_forward(sooner, dues, nsooner);
-		changed += njoin + nleave;
-		SPI_freetuptable(leads);
-		MemoryContextReset(batch_cxt);
+		MemoryContextReset(lead_cxt);
+		if (p->njoin == REBUILD_BATCH || p->nleave == REBUILD_BATCH || p->nsooner == REBUILD_BATCH)
+		{
+			changed += p->njoin + p->nleave;
+			flush(p);
+		}
 	}
-	SPI_cursor_close(portal);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	check_sees_every_lead(nleads);
+	changed += p->njoin + p->nleave;
+	flush(p);
 	SPI_finish();
 	PG_RETURN_INT64(changed);
 }
