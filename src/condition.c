@@ -160,10 +160,48 @@ lead_score_crossing(ConditionFacts *cf, double threshold, TimestampTz *when)
 							   scoring.fit_weight * la->fit, threshold, cf->now, when);
 }
 
-static char *
+/* ConditionFacts.temperature_until: until the score crosses a threshold */
+static TimestampTz
+temperature_until(ConditionFacts *cf)
+{
+	TimestampTz until = DT_NOEND;
+	TimestampTz t;
+
+	if (lead_score_crossing(cf, scoring.warm_at, &t))
+		until = t;
+	if (lead_score_crossing(cf, scoring.hot_at, &t) && t < until)
+		until = t;
+	return until;
+}
+
+/* A stage's label; the few labels there are, kept once looked up. */
+static const char *
 label_of(Datum d)
 {
-	return DatumGetCString(DirectFunctionCall1(enum_out, d));
+	static Oid	oids[16];
+	static char *labels[16];
+	static int	n = 0;
+	static uint64 generation;
+	Oid			oid = DatumGetObjectId(d);
+	char	   *label;
+
+	if (generation != config_generation())
+	{
+		for (int i = 0; i < n; i++)
+			pfree(labels[i]);
+		n = 0;
+		generation = config_generation();
+	}
+	for (int i = 0; i < n; i++)
+		if (oids[i] == oid)
+			return labels[i];
+	label = DatumGetCString(DirectFunctionCall1(enum_out, d));
+	if (n < (int) lengthof(oids))
+	{
+		oids[n] = oid;
+		labels[n++] = MemoryContextStrdup(TopMemoryContext, label);
+	}
+	return label;
 }
 
 /* Where lead_gen.lead's columns are in the row type last seen */
@@ -197,7 +235,6 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 {
 	bool		isnull;
 	Datum		d;
-	TimestampTz t;
 
 	if ((facts_seen != desc || facts_generation != config_generation()) &&
 		(facts_desc == NULL || !equalTupleDescs(facts_desc, desc)))
@@ -245,13 +282,9 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 	d = heap_getattr(tuple, col_stage_changed_at, desc, &isnull);
 	cf->stage_changed_at = isnull ? 0 : DatumGetTimestampTz(d);
 
-	/* the temperature is the score's against the thresholds now, until it crosses one */
+	/* the temperature is the score's against the thresholds now */
 	cf->temperature = cf->score >= scoring.hot_at ? "hot" : cf->score >= scoring.warm_at ? "warm" : "cold";
-	cf->temperature_until = DT_NOEND;
-	if (lead_score_crossing(cf, scoring.warm_at, &t))
-		cf->temperature_until = t;
-	if (lead_score_crossing(cf, scoring.hot_at, &t) && t < cf->temperature_until)
-		cf->temperature_until = t;
+	cf->temperature_until = temperature_until;
 }
 
 /* A condition and a lead row (a lead_gen.lead value) as of the transaction's start. */

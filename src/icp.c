@@ -1268,7 +1268,7 @@ eval_timed(Source *src, int node, TimestampTz *until)
 			if (m->fact[node] == LEAD_FACT_SCORE)
 				*until = score_until(src, node);
 			else if (m->fact[node] == LEAD_FACT_TEMPERATURE)
-				*until = cf->temperature_until;
+				*until = cf->temperature_until(cf);
 			else if (m->fact[node] == LEAD_FACT_DAYS_IN_STAGE && cf->stage_changed_at != 0)
 				*until = days_until(m, node, cf->stage_changed_at, cf->now, t);
 			return t;

@@ -110,7 +110,8 @@ typedef struct ConditionFacts
 	TimestampTz now;
 	double		score;			/* as of now */
 	const char *temperature;
-	TimestampTz temperature_until;	/* temperature holds at least until then */
+	/* the temperature holds at least until then (asked only when tested) */
+	TimestampTz (*temperature_until) (struct ConditionFacts *cf);
 	const char *stage;
 	const char *grade;			/* NULL: none */
 	bool		has_fit;

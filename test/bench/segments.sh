@@ -22,7 +22,7 @@ plain() {
 	line "SELECT extract(epoch FROM clock_timestamp() - now()) FROM (SELECT 1) x, LATERAL (SELECT bench.run('INSERT INTO bench.members SELECT l.lead_id FROM lead_gen.lead l WHERE ' || plain) FROM bench.seg WHERE name = '$1') y"
 }
 line "CREATE OR REPLACE FUNCTION bench.run(sql text) RETURNS void LANGUAGE plpgsql AS \$\$ BEGIN EXECUTE sql; END \$\$" >/dev/null
-for s in b_fintech_webinar b_mql_untouched b_top_grades; do
+for s in b_hubspot_saas b_eu_readers b_no_demo_big b_active_today; do
 	ours=() base=()
 	for i in 1 2 3; do
 		ours+=("$(build "$s")")
@@ -33,7 +33,7 @@ for s in b_fintech_webinar b_mql_untouched b_top_grades; do
 	awk -v a="$(median "${ours[@]}")" -v b="$(median "${base[@]}")" -v s="$s" -v n="$n" \
 		'BEGIN { printf "segment build %s (%d members): lead_gen %.3fs, plain INSERT ... SELECT %.3fs, ratio %.2fx\n", s, n, a, b, b / a }'
 done
-floor=$(line "SELECT bench.median_seconds(\$q\$SELECT count(*) FROM lead_gen.lead l WHERE l.industry = 'fintech' AND l.country = 'US' AND l.consent = 'subscribed'\$q\$, 3)")
+floor=$(line "SELECT bench.median_seconds(\$q\$SELECT count(*) FROM lead_gen.lead l WHERE l.attributes->>'tech_stack' = 'hubspot' AND l.industry = 'saas'\$q\$, 3)")
 awk -v f="$floor" 'BEGIN { printf "segment build floor (one pass over the leads, static tests only): %.3fs\n", f }'
 
 # 2. Activity inserts with the twenty live segments against none
