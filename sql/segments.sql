@@ -170,7 +170,8 @@ SELECT e, pg_temp.try(e) AS error FROM unnest(ARRAY[
 	format('DELETE FROM lead_gen.segment_member WHERE segment_id = %s', segment_id('fintech_webinar')),
 	format('UPDATE lead_gen.segment_member SET joined_at = now() - interval ''1 day'' WHERE segment_id = %s', segment_id('fintech_webinar')),
 	format('INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) VALUES (%s, 9503, ''joined'', ''manual'')', segment_id('fintech_webinar')),
-	'UPDATE lead_gen.segment_history SET cause = ''manual'''
+	'UPDATE lead_gen.segment_history SET cause = ''manual''',
+	'INSERT INTO lead_gen.segment_member (segment_id, lead_id) VALUES (-1, 9503)'
 ]) AS e;
 SELECT pg_temp.members('fintech_webinar') AS members;
 

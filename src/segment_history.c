@@ -148,6 +148,10 @@ cause_of(const MemberRow *r, bool inserted, bool moved)
 	if (moved && merging())
 		return "merge";
 	live = segment_is_live(r->segment_id, &found);
+	if (!found && (inserted || moved))
+		ereport(ERROR,
+				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+				 errmsg("segment " INT64_FORMAT " does not exist", r->segment_id)));
 	if (!found)
 		return "segment";		/* dropped: its rows go with it */
 	if (!inserted && !moved &&

@@ -31,8 +31,11 @@ COMMENT ON TABLE @extschema@.segment IS
 	'A named set of leads: live (its members are the leads its criteria hold for, kept current) or static (kept by hand)';
 COMMENT ON COLUMN @extschema@.segment.criteria IS 'The condition a lead of a live segment meets; NULL for a static segment';
 
+-- segment_id has no foreign key: segment_member_changed checks every row it
+-- records anyway (a foreign key's check would be a second query per change),
+-- and a deleted segment takes its members and history (segment_deleted).
 CREATE TABLE @extschema@.segment_member (
-	segment_id	bigint NOT NULL REFERENCES @extschema@.segment ON DELETE CASCADE,
+	segment_id	bigint NOT NULL,
 	lead_id		bigint NOT NULL REFERENCES @extschema@.lead ON DELETE CASCADE,
 	joined_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	PRIMARY KEY (segment_id, lead_id)
@@ -87,6 +90,24 @@ COMMENT ON FUNCTION @extschema@.segment_history_guard() IS
 	'BEFORE INSERT OR UPDATE row trigger on segment_history: only lead_gen writes it (and a restore)';
 CREATE TRIGGER segment_history_guard BEFORE INSERT OR UPDATE ON @extschema@.segment_history
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.segment_history_guard();
+
+CREATE FUNCTION @extschema@.segment_deleted()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM @extschema@.segment_member AS m
+	WHERE m.segment_id IN (SELECT o.segment_id FROM old_segments AS o);
+	DELETE FROM @extschema@.segment_history AS h
+	WHERE h.segment_id IN (SELECT o.segment_id FROM old_segments AS o);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION @extschema@.segment_deleted() IS
+	'AFTER DELETE statement trigger on segment: a deleted segment''s members and history go with it';
+CREATE TRIGGER segment_deleted AFTER DELETE ON @extschema@.segment
+	REFERENCING OLD TABLE AS old_segments
+	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.segment_deleted();
 
 -- Every session reloads the live segments when they change.
 CREATE TRIGGER segment_changed AFTER INSERT OR UPDATE OR DELETE ON @extschema@.segment
@@ -267,7 +288,6 @@ BEGIN
 	PERFORM @extschema@.lock_segments();
 	id := @extschema@.segment_id(name);
 	DELETE FROM @extschema@.segment AS s WHERE s.segment_id OPERATOR(pg_catalog.=) id;
-	DELETE FROM @extschema@.segment_history AS h WHERE h.segment_id OPERATOR(pg_catalog.=) id;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.drop_segment(text) IS 'Drops a segment, its members and its history';
