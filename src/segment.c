@@ -601,6 +601,114 @@ check_sees_every_lead(int64 nleads)
 }
 
 /*
+ * The activity a rebuild needs, read in one pass when there is not too
+ * much of it (then a join, not a probe per lead): per lead, its run of
+ * the arrays, in occurred_at order.
+ */
+#define PRELOAD_MAX_ROWS 4000000
+
+typedef struct LeadRun
+{
+	int64		lead_id;		/* hash key */
+	int			first;
+	int			n;
+} LeadRun;
+
+typedef struct Preload
+{
+	HTAB	   *runs;
+	char	  **kinds;			/* per row: an interned kind name */
+	TimestampTz *times;
+} Preload;
+
+static bool
+preload_activity(Preload *pl, const ActivityNeeds *needs, TimestampTz since)
+{
+	Datum		args[2];
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TEXTARRAYOID};
+	Datum	   *kd = palloc(Max(needs->nkinds, 1) * sizeof(Datum));
+	Portal		portal;
+	HASHCTL		ctl;
+	int			n = 0;
+	int			size = 1024;
+	char	  **names = NULL;
+	int			nnames = 0;
+	LeadRun    *run = NULL;
+	MemoryContext outer = CurrentMemoryContext;
+
+	for (int k = 0; k < needs->nkinds; k++)
+		kd[k] = CStringGetTextDatum(needs->kinds[k]);
+	args[0] = TimestampTzGetDatum(since);
+	args[1] = PointerGetDatum(construct_array(kd, needs->nkinds, TEXTOID, -1, false, TYPALIGN_INT));
+	portal = SPI_cursor_open_with_args(NULL,
+									   needs->any_kind
+									   ? "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
+									   "WHERE occurred_at OPERATOR(pg_catalog.>) $1 AND $2 IS NOT NULL "
+									   "ORDER BY lead_id, occurred_at"
+									   : "SELECT lead_id, kind::pg_catalog.text, occurred_at FROM lead_gen.activity "
+									   "WHERE occurred_at OPERATOR(pg_catalog.>) $1 "
+									   "AND kind::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2) "
+									   "ORDER BY lead_id, occurred_at",
+									   2, argtypes, args, NULL, true, 0);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(LeadRun);
+	ctl.hcxt = outer;
+	pl->runs = hash_create("lead_gen rebuild activity", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	pl->kinds = MemoryContextAllocHuge(outer, size * sizeof(char *));
+	pl->times = MemoryContextAllocHuge(outer, size * sizeof(TimestampTz));
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		if (n + (int64) SPI_processed > PRELOAD_MAX_ROWS)
+		{
+			SPI_cursor_close(portal);
+			return false;		/* too much: a probe per lead instead */
+		}
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			int64		lead = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			char	   *kind = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+			int			k;
+
+			if (n == size)
+			{
+				size *= 2;
+				pl->kinds = repalloc_huge(pl->kinds, size * sizeof(char *));
+				pl->times = repalloc_huge(pl->times, size * sizeof(TimestampTz));
+			}
+			for (k = 0; k < nnames && strcmp(names[k], kind) != 0; k++)
+				;
+			if (k == nnames)
+			{
+				names = nnames == 0 ? MemoryContextAlloc(outer, 64 * sizeof(char *))
+					: (nnames % 64 == 0 ? repalloc(names, (nnames + 64) * sizeof(char *)) : names);
+				names[nnames++] = MemoryContextStrdup(outer, kind);
+			}
+			pfree(kind);
+			pl->kinds[n] = names[k];
+			pl->times[n] = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+			if (run == NULL || run->lead_id != lead)
+			{
+				run = hash_search(pl->runs, &lead, HASH_ENTER, NULL);
+				run->first = n;
+				run->n = 0;
+			}
+			run->n++;
+			n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	return true;
+}
+
+/*
  * segment_rebuild(segment_id): the members of a live segment made the leads
  * its criteria hold for now, and the leads whose membership time alone
  * changes sooner than their next_change_at get that time.  One pass over
@@ -621,6 +729,8 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 	MemoryContext lead_cxt;
 	MemoryContext outer;
 	HTAB	   *members;
+	Preload		pl;
+	bool		preloaded;
 	Pending    *p;
 	Relation	rel;
 	TableScanDesc scan;
@@ -654,6 +764,7 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 	add_needs(&needs, m->icp, outer);
 	since = needs_since(&needs, now);
 	members = current_members(segment_id);
+	preloaded = needs.uses && preload_activity(&pl, &needs, since);
 	p = palloc0(sizeof(Pending));
 	p->segment_id = segment_id;
 	lead_cxt = AllocSetContextCreate(outer, "lead_gen segment rebuild", ALLOCSET_DEFAULT_SIZES);
@@ -683,6 +794,15 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 		{
 			la.deferred = false;
 			la.wanted = false;
+			if (preloaded)
+			{
+				LeadRun    *run = hash_search(pl.runs, &la.lead_id, HASH_FIND, NULL);
+
+				la.loaded = true;
+				la.n = run ? run->n : 0;
+				la.kinds = run ? pl.kinds + run->first : NULL;
+				la.times = run ? pl.times + run->first : NULL;
+			}
 			holds = icp_condition_holds(m, tup, desc, &cf, &until);
 		}
 		hash_search(members, &la.lead_id, HASH_FIND, &member);
