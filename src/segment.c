@@ -145,7 +145,7 @@ needs_since(const ActivityNeeds *needs, TimestampTz now)
 static void
 segments_load(void)
 {
-	Oid			int8arr[2] = {INT8ARRAYOID, INT8OID};
+	Oid			int8arr[3] = {INT8ARRAYOID, INT8OID, TEXTOID};
 	Oid			segment_relid;
 
 	if (segs.generation == config_generation())
@@ -201,11 +201,16 @@ segments_load(void)
 											 get_namespace_oid("lead_gen", false));
 	if (!OidIsValid(segs.member_lead_idx))
 		elog(ERROR, "index lead_gen.segment_member_lead_idx does not exist");
-	segs.join_plan = keep_plan("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
-							   "SELECT pg_catalog.unnest($1), $2", 2, int8arr);
-	segs.leave_plan = keep_plan("DELETE FROM lead_gen.segment_member "
+	/* the change and its history in one statement (see segment_history.c) */
+	segs.join_plan = keep_plan("WITH m AS (INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
+							   "SELECT pg_catalog.unnest($1), $2 RETURNING segment_id, lead_id) "
+							   "INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
+							   "SELECT m.segment_id, m.lead_id, 'joined', $3 FROM m", 3, int8arr);
+	segs.leave_plan = keep_plan("WITH m AS (DELETE FROM lead_gen.segment_member "
 								"WHERE lead_id OPERATOR(pg_catalog.=) $2 "
-								"AND segment_id OPERATOR(pg_catalog.=) ANY ($1)", 2, int8arr);
+								"AND segment_id OPERATOR(pg_catalog.=) ANY ($1) RETURNING segment_id, lead_id) "
+								"INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
+								"SELECT m.segment_id, m.lead_id, 'left', $3 FROM m", 3, int8arr);
 	SPI_finish();
 	segs.generation = config_generation();
 }
@@ -296,13 +301,14 @@ id_array(int64 *ids, int n)
 static void
 write_members(SPIPlanPtr plan, int64 *segment_ids, int n, int64 lead_id, const char *cause)
 {
-	Datum		args[2];
+	Datum		args[3];
 	volatile int rc;
 
 	if (n == 0)
 		return;
 	args[0] = PointerGetDatum(id_array(segment_ids, n));
 	args[1] = Int64GetDatum(lead_id);
+	args[2] = CStringGetTextDatum(cause);
 	segment_writing_begin(cause);
 	PG_TRY();
 	{
@@ -449,19 +455,20 @@ lead_gen_lead_segments_joined(PG_FUNCTION_ARGS)
 static void
 run_ids(const char *sql, int64 segment_id, int64 *ids, int n, const char *cause)
 {
-	Datum		args[2];
-	Oid			argtypes[2] = {INT8OID, INT8ARRAYOID};
+	Datum		args[3];
+	Oid			argtypes[3] = {INT8OID, INT8ARRAYOID, TEXTOID};
 	volatile int rc;
 
 	if (n == 0)
 		return;
 	args[0] = Int64GetDatum(segment_id);
 	args[1] = PointerGetDatum(id_array(ids, n));
+	args[2] = CStringGetTextDatum(cause ? cause : "");
 	if (cause)
 		segment_writing_begin(cause);
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args(sql, 2, argtypes, args, NULL, false, 0);
+		rc = SPI_execute_with_args(sql, 3, argtypes, args, NULL, false, 0);
 	}
 	PG_FINALLY();
 	{
@@ -539,10 +546,16 @@ flush(Pending *p)
 {
 	qsort(p->join, p->njoin, sizeof(int64), cmp_id);
 	qsort(p->leave, p->nleave, sizeof(int64), cmp_id);
-	run_ids("DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
-			"AND lead_id OPERATOR(pg_catalog.=) ANY ($2)", p->segment_id, p->leave, p->nleave, "segment");
-	run_ids("INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
-			"SELECT $1, pg_catalog.unnest($2)", p->segment_id, p->join, p->njoin, "segment");
+	run_ids("WITH m AS (DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
+			"AND lead_id OPERATOR(pg_catalog.=) ANY ($2) RETURNING segment_id, lead_id) "
+			"INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
+			"SELECT m.segment_id, m.lead_id, 'left', $3 FROM m",
+			p->segment_id, p->leave, p->nleave, "segment");
+	run_ids("WITH m AS (INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
+			"SELECT $1, pg_catalog.unnest($2) RETURNING segment_id, lead_id) "
+			"INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
+			"SELECT m.segment_id, m.lead_id, 'joined', $3 FROM m",
+			p->segment_id, p->join, p->njoin, "segment");
 	bring_forward(p->sooner, p->dues, p->nsooner);
 	p->njoin = p->nleave = p->nsooner = 0;
 }

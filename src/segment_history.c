@@ -154,13 +154,13 @@ cause_of(const MemberRow *r, bool inserted, bool moved)
 				 errmsg("segment " INT64_FORMAT " does not exist", r->segment_id)));
 	if (!found)
 		return "segment";		/* dropped: its rows go with it */
+	if (!inserted && !moved && merging())
+		return "merge";			/* a merge drops the merged lead's rows (its winner has them) */
 	if (!inserted && !moved &&
 		!exists("SELECT FROM lead_gen.lead WHERE lead_id OPERATOR(pg_catalog.=) $1", r->lead_id))
 		return "delete";
 	if (!live && !moved)
 		return "manual";
-	if (!inserted && !moved && merging())
-		return "merge";			/* a merge drops the merged lead's rows its winner has */
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("permission denied to change the members of segment " INT64_FORMAT, r->segment_id),
@@ -268,6 +268,21 @@ lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
 	if (nold == 0 && nnew == 0)
 		return PointerGetDatum(NULL);
 
+	/*
+	 * lead_gen's own statements write their history beside the change:
+	 * only the notifications are left.
+	 */
+	if (writing_cause)
+	{
+		if (lead_gen_notify)
+		{
+			for (int i = 0; i < nold; i++)
+				notify(&old[i], "left", writing_cause);
+			for (int i = 0; i < nnew; i++)
+				notify(&new[i], "joined", writing_cause);
+		}
+		return PointerGetDatum(NULL);
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	oldcause = palloc(Max(nold, 1) * sizeof(char *));
@@ -300,7 +315,7 @@ lead_gen_segment_history_guard(PG_FUNCTION_ARGS)
 	trigdata = trigger_guard(fcinfo, "segment_history_guard", GUARD_BEFORE,
 							 GUARD_INSERT | GUARD_UPDATE, GUARD_ROW,
 							 lead_gen_relid("segment_history"));
-	if (!writing_history && !restore_in_progress())
+	if (!writing_history && !writing_cause && !restore_in_progress())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to write segment history"),
