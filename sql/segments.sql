@@ -120,7 +120,8 @@ SELECT pg_temp.try($$SELECT lead_gen.create_segment('w', 'stage = mql')$$) AS wr
 	   pg_temp.try($$SELECT lead_gen.alter_segment('tried_the_demo', 'stage = mql')$$) AS writer_alters,
 	   pg_temp.try($$SELECT lead_gen.drop_segment('tried_the_demo')$$) AS writer_drops,
 	   pg_temp.try(format('INSERT INTO lead_gen.segment_member (segment_id, lead_id) VALUES (%s, 9501)',
-						  lead_gen.segment_id('tried_the_demo'))) AS writer_forges;
+						  lead_gen.segment_id('tried_the_demo'))) AS writer_forges,
+	   pg_temp.try(format('SELECT lead_gen.segment_rebuild(%s)', lead_gen.segment_id('tried_the_demo'))) AS writer_rebuilds;
 RESET ROLE;
 SET ROLE lg_seg_admin;
 SELECT lead_gen.create_segment('admins_segment', 'stage = prospect') > 0 AS admin_creates;
@@ -160,7 +161,11 @@ SELECT e, pg_temp.try(e) AS error FROM unnest(ARRAY[
 	$$SELECT lead_gen.in_segment(9501, 'nope')$$,
 	$$SELECT lead_gen.add_to_segment('fintech_webinar', 9501)$$,
 	$$SELECT lead_gen.remove_from_segment('fintech_webinar', 9502)$$,
-	$$SELECT lead_gen.add_to_segment('nope', 9501)$$
+	$$SELECT lead_gen.add_to_segment('nope', 9501)$$,
+	$$SELECT lead_gen.add_to_segment('static_fay', NULL)$$,
+	$$SELECT lead_gen.add_to_segment('static_fay', 424242)$$,
+	$$SELECT lead_gen.remove_from_segment('static_fay', NULL)$$,
+	$$SELECT lead_gen.segment_rebuild(424242)$$
 ]) AS e;
 SELECT in_segment(NULL, 'fintech_webinar') IS NULL AS null_lead, in_segment(9501, NULL) IS NULL AS null_name;
 
@@ -174,5 +179,12 @@ SELECT e, pg_temp.try(e) AS error FROM unnest(ARRAY[
 	'INSERT INTO lead_gen.segment_member (segment_id, lead_id) VALUES (-1, 9503)'
 ]) AS e;
 SELECT pg_temp.members('fintech_webinar') AS members;
+
+-- 11. Truncating activity moves every lead a live segment's activity
+-- tests: out of those that count it, into those that want none.
+SELECT create_segment('no_activity', 'never any and email ends with seg.example') > 0 AS created;
+SELECT pg_temp.members('no_activity') AS before_truncate;
+TRUNCATE activity;
+SELECT pg_temp.members('no_activity') AS after_truncate, pg_temp.members('fintech_webinar') AS webinar_after;
 
 ROLLBACK;

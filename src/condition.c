@@ -36,10 +36,14 @@
 #include "config.h"
 #include "icp.h"
 #include "score.h"
+#include "stage.h"
 #include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_condition_holds);
 PG_FUNCTION_INFO_V1(lead_gen_condition_changes_at);
+
+/* lead_gen.temperature's labels, in lead_temperature()'s order */
+static const char *const temperature_names[] = {"cold", "warm", "hot"};
 
 /*
  * The lead's activity, through the index on (lead_id, occurred_at), with
@@ -174,36 +178,6 @@ temperature_until(ConditionFacts *cf)
 	return until;
 }
 
-/* A stage's label; the few labels there are, kept once looked up. */
-static const char *
-label_of(Datum d)
-{
-	static Oid	oids[16];
-	static char *labels[16];
-	static int	n = 0;
-	static uint64 generation;
-	Oid			oid = DatumGetObjectId(d);
-	char	   *label;
-
-	if (generation != config_generation())
-	{
-		for (int i = 0; i < n; i++)
-			pfree(labels[i]);
-		n = 0;
-		generation = config_generation();
-	}
-	for (int i = 0; i < n; i++)
-		if (oids[i] == oid)
-			return labels[i];
-	label = DatumGetCString(DirectFunctionCall1(enum_out, d));
-	if (n < (int) lengthof(oids))
-	{
-		oids[n] = oid;
-		labels[n++] = MemoryContextStrdup(TopMemoryContext, label);
-	}
-	return label;
-}
-
 /* Where lead_gen.lead's columns are in the row type last seen */
 static TupleDesc facts_desc;
 static TupleDesc facts_seen;
@@ -276,14 +250,14 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 	la->engagement = isnull ? NULL : DatumGetEngagementP(d);
 	cf->score = lead_score_at(la->fit, la->engagement, now);
 	d = heap_getattr(tuple, col_stage, desc, &isnull);
-	cf->stage = isnull ? NULL : label_of(d);
+	cf->stage = isnull ? NULL : stage_label(d);
 	d = heap_getattr(tuple, col_grade, desc, &isnull);
 	cf->grade = isnull ? NULL : TextDatumGetCString(d);
 	d = heap_getattr(tuple, col_stage_changed_at, desc, &isnull);
 	cf->stage_changed_at = isnull ? 0 : DatumGetTimestampTz(d);
 
 	/* the temperature is the score's against the thresholds now */
-	cf->temperature = cf->score >= scoring.hot_at ? "hot" : cf->score >= scoring.warm_at ? "warm" : "cold";
+	cf->temperature = temperature_names[lead_temperature(cf->score)];
 	cf->temperature_until = temperature_until;
 }
 

@@ -368,6 +368,17 @@ resolve_facts(IcpMatcher *m)
 {
 	const IcpHeader *icp = m->icp;
 
+	static bool checked = false;
+
+	/* the parser's list of names must be this file's, in the same order */
+	if (!checked)
+	{
+		for (int k = 0; k < LEAD_FACT_COUNT; k++)
+			if (strcmp(icp_condition_facts[k], lead_fact_columns[k].name) != 0)
+				elog(ERROR, "icp_condition_facts[%d] is \"%s\", lead_fact_columns[%d] \"%s\"",
+					 k, icp_condition_facts[k], k, lead_fact_columns[k].name);
+		checked = true;
+	}
 	m->fact = palloc(icp->nnodes * sizeof(int16));
 	m->firstlen = palloc0(icp->nnodes * sizeof(uint16));
 	for (int i = 0; i < icp->nnodes; i++)
@@ -383,16 +394,12 @@ resolve_facts(IcpMatcher *m)
 		m->firstlen[i] = (uint16) len;
 		if (len == 12 && memcmp(path, "email_domain", 12) == 0)
 			m->fact[i] = LEAD_FACT_EMAIL_DOMAIN;
+		/* a condition's state facts follow email_domain in icp_condition_facts */
 		if (ICP_CRITERIA(icp)[0].kind == ICP_CONDITION)
-		{
-			static const char *const state[] = {
-				"score", "temperature", "stage", "grade", "fit", "days_in_stage"
-			};
-
-			for (int k = 0; k < (int) lengthof(state); k++)
-				if ((int) strlen(state[k]) == len && memcmp(path, state[k], len) == 0)
-					m->fact[i] = (int16) (LEAD_FACT_SCORE + k);
-		}
+			for (int k = LEAD_FACT_SCORE; icp_condition_facts[k]; k++)
+				if ((int) strlen(icp_condition_facts[k]) == len &&
+					memcmp(path, icp_condition_facts[k], len) == 0)
+					m->fact[i] = (int16) k;
 		for (int k = 0; k < LEAD_FACT_COUNT; k++)
 			if ((int) strlen(lead_fact_columns[k].name) == len &&
 				memcmp(path, lead_fact_columns[k].name, len) == 0)

@@ -35,7 +35,11 @@
 #define LEAD_FACT_EMAIL_DOMAIN	LEAD_FACT_COUNT	/* derived */
 #define LEAD_FACT_NONE			(-1)
 
-/* What conditions test besides those facts: the lead's state (ConditionFacts) */
+/*
+ * What conditions test besides those facts: the lead's state (ConditionFacts),
+ * numbered as their names stand in icp_condition_facts (icp_format.h), which
+ * lists lead_fact_columns, then email_domain, then these.
+ */
 #define LEAD_FACT_SCORE			(LEAD_FACT_COUNT + 1)
 #define LEAD_FACT_TEMPERATURE	(LEAD_FACT_COUNT + 2)
 #define LEAD_FACT_STAGE			(LEAD_FACT_COUNT + 3)

@@ -125,6 +125,7 @@ typedef struct LeadDelta
 extern void scoring_load(void);
 extern ScoringRule *rule_for(const char *kind);
 extern double lead_score_at(double fit, const Engagement *e, TimestampTz at);
+extern int	lead_temperature(double score);
 
 /* score_caps.c */
 extern bool day_needs_read(const CappedGroup *g, bool engaged, TimestampTz reached);

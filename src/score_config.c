@@ -258,3 +258,10 @@ lead_score_at(double fit, const Engagement *e, TimestampTz at)
 
 	return scoring.fit_weight * fit + scoring.engagement_weight * ev;
 }
+
+/* The temperature of a score: 0 cold, 1 warm, 2 hot (scoring.temperature's order). */
+int
+lead_temperature(double score)
+{
+	return score >= scoring.hot_at ? 2 : score >= scoring.warm_at ? 1 : 0;
+}

@@ -27,12 +27,6 @@
 PG_FUNCTION_INFO_V1(lead_gen_lead_score_trigger);
 PG_FUNCTION_INFO_V1(lead_gen_lead_score);
 
-static int
-temperature_of(double score)
-{
-	return score >= scoring.hot_at ? 2 : score >= scoring.warm_at ? 1 : 0;
-}
-
 /*
  * BEFORE INSERT OR UPDATE row trigger on lead_gen.lead (after lead_fit, by
  * name): score, temperature, next_change_at and scored_at, as of now().
@@ -137,7 +131,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	cols[2] = scoring.col_next_change_at;
 	cols[3] = scoring.col_scored_at;
 	values[0] = Float8GetDatum(score);
-	values[1] = scoring.temperature[temperature_of(score)];
+	values[1] = scoring.temperature[lead_temperature(score)];
 	values[2] = TimestampTzGetDatum(next);
 	nulls[2] = !have_next;
 

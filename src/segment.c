@@ -131,7 +131,9 @@ add_needs(ActivityNeeds *needs, const IcpHeader *c, MemoryContext cxt)
 			continue;
 		needs->kinds = needs->nkinds == 0 ? MemoryContextAlloc(cxt, sizeof(char *))
 			: repalloc(needs->kinds, (needs->nkinds + 1) * sizeof(char *));
-		needs->kinds[needs->nkinds++] = MemoryContextStrdup(cxt, pnstrdup(kind, n->field_len));
+		needs->kinds[needs->nkinds] = MemoryContextAlloc(cxt, n->field_len + 1);
+		memcpy(needs->kinds[needs->nkinds], kind, n->field_len);
+		needs->kinds[needs->nkinds++][n->field_len] = '\0';
 	}
 }
 

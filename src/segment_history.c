@@ -133,33 +133,62 @@ merging(void)
 }
 
 /*
+ * What one statement's rows need looked up, kept from row to row: a
+ * statement's rows are mostly of one segment (a drop) or one lead (a
+ * delete), so each is looked up once.
+ */
+typedef struct Lookups
+{
+	int64		segment_id;		/* last looked up; 0: none yet */
+	bool		segment_found;
+	bool		segment_live;
+	int64		lead_id;
+	bool		lead_found;
+	int			merging;		/* -1: not known yet */
+} Lookups;
+
+/*
  * Why this row may change and with what cause in the history, or an error:
- * lead_gen's own writes give their cause; a static segment's rows change by
- * hand; a deleted segment or lead takes its rows along; a merge moves them.
+ * a static segment's rows change by hand; a deleted segment or lead takes
+ * its rows along; a merge moves them.  Sets *record to false for the rows
+ * of a deleted segment, whose history goes with it.
  */
 static const char *
-cause_of(const MemberRow *r, bool inserted, bool moved)
+cause_of(const MemberRow *r, bool inserted, bool moved, Lookups *k, bool *record)
 {
-	bool		found;
-	bool		live;
-
-	if (writing_cause)
-		return writing_cause;
-	if (moved && merging())
+	*record = true;
+	if (k->merging < 0)
+		k->merging = merging();
+	if (moved && k->merging)
 		return "merge";
-	live = segment_is_live(r->segment_id, &found);
-	if (!found && (inserted || moved))
+	if (k->segment_id != r->segment_id)
+	{
+		k->segment_id = r->segment_id;
+		k->segment_live = segment_is_live(r->segment_id, &k->segment_found);
+	}
+	if (!k->segment_found && (inserted || moved))
 		ereport(ERROR,
 				(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
 				 errmsg("segment " INT64_FORMAT " does not exist", r->segment_id)));
-	if (!found)
-		return "segment";		/* dropped: its rows go with it */
-	if (!inserted && !moved && merging())
+	if (!k->segment_found)
+	{
+		*record = false;		/* dropped: its rows and history go with it */
+		return "segment";
+	}
+	if (!inserted && !moved && k->merging)
 		return "merge";			/* a merge drops the merged lead's rows (its winner has them) */
-	if (!inserted && !moved &&
-		!exists("SELECT FROM lead_gen.lead WHERE lead_id OPERATOR(pg_catalog.=) $1", r->lead_id))
-		return "delete";
-	if (!live && !moved)
+	if (!inserted && !moved)
+	{
+		if (k->lead_id != r->lead_id)
+		{
+			k->lead_id = r->lead_id;
+			k->lead_found = exists("SELECT FROM lead_gen.lead WHERE lead_id OPERATOR(pg_catalog.=) $1",
+								   r->lead_id);
+		}
+		if (!k->lead_found)
+			return "delete";
+	}
+	if (!k->segment_live && !moved)
 		return "manual";
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -187,7 +216,7 @@ notify(const MemberRow *r, const char *event, const char *cause)
 
 /* The history rows of one event, in one statement. */
 static void
-record(MemberRow *rows, const char **causes, int n, const char *event)
+record(MemberRow *rows, const char **causes, const bool *kept, int n, const char *event)
 {
 	Datum	   *seg = palloc(Max(n, 1) * sizeof(Datum));
 	Datum	   *lead = palloc(Max(n, 1) * sizeof(Datum));
@@ -196,17 +225,21 @@ record(MemberRow *rows, const char **causes, int n, const char *event)
 	Oid			argtypes[4] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
 	int			rc;
 	bool		tell = lead_gen_notify;
+	int			nkept = 0;
 
-	if (n == 0)
-		return;
 	for (int i = 0; i < n; i++)
 	{
-		seg[i] = Int64GetDatum(rows[i].segment_id);
-		lead[i] = Int64GetDatum(rows[i].lead_id);
-		cause[i] = CStringGetTextDatum(causes[i]);
 		if (tell)
 			notify(&rows[i], event, causes[i]);
+		if (!kept[i])
+			continue;
+		seg[nkept] = Int64GetDatum(rows[i].segment_id);
+		lead[nkept] = Int64GetDatum(rows[i].lead_id);
+		cause[nkept++] = CStringGetTextDatum(causes[i]);
 	}
+	n = nkept;
+	if (n == 0)
+		return;
 	args[0] = PointerGetDatum(construct_array(seg, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[1] = PointerGetDatum(construct_array(lead, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	args[2] = PointerGetDatum(construct_array(cause, n, TEXTOID, -1, false, TYPALIGN_INT));
@@ -251,7 +284,10 @@ lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
 	int			nnew = 0;
 	const char **oldcause;
 	const char **newcause;
+	bool	   *oldkept;
+	bool	   *newkept;
 	bool		moved;
+	Lookups		k = {0, false, false, 0, false, -1};
 
 	trigdata = trigger_guard(fcinfo, "segment_member_changed", GUARD_AFTER,
 							 GUARD_INSERT | GUARD_DELETE | GUARD_UPDATE, GUARD_STATEMENT,
@@ -287,10 +323,12 @@ lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	oldcause = palloc(Max(nold, 1) * sizeof(char *));
 	newcause = palloc(Max(nnew, 1) * sizeof(char *));
+	oldkept = palloc(Max(nold, 1) * sizeof(bool));
+	newkept = palloc(Max(nnew, 1) * sizeof(bool));
 	for (int i = 0; i < nold; i++)
-		oldcause[i] = cause_of(&old[i], false, moved);
+		oldcause[i] = cause_of(&old[i], false, moved, &k, &oldkept[i]);
 	for (int i = 0; i < nnew; i++)
-		newcause[i] = cause_of(&new[i], true, moved);
+		newcause[i] = cause_of(&new[i], true, moved, &k, &newkept[i]);
 	if (moved)
 	{
 		/* only a merge moves rows, and only to another lead of the same segment */
@@ -300,8 +338,8 @@ lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
 						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 						 errmsg("permission denied to move members to another segment")));
 	}
-	record(old, oldcause, nold, "left");
-	record(new, newcause, nnew, "joined");
+	record(old, oldcause, oldkept, nold, "left");
+	record(new, newcause, newkept, nnew, "joined");
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }

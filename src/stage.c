@@ -145,6 +145,15 @@ stage_index(Datum d)
 	return -1;					/* keep compiler quiet */
 }
 
+static void stage_load(void);
+
+const char *
+stage_label(Datum d)
+{
+	stage_load();
+	return stage_names[stage_index(d)];
+}
+
 static bool
 getbool(HeapTuple tup, TupleDesc desc, int col)
 {

@@ -27,6 +27,9 @@
 /* the label's position in lifecycle_stage, -1 if none */
 extern int	stage_index_of_name(const char *label);
 
+/* the label of a lifecycle_stage value */
+extern const char *stage_label(Datum d);
+
 /* A high-intent event among the activity being added to a lead. */
 typedef struct StageEvent
 {

@@ -2260,6 +2260,9 @@ DECLARE
 	id bigint := @extschema@.static_segment_id(name);
 	l bigint := @extschema@.resolve_lead(lead_id);
 BEGIN
+	IF lead_id IS NULL THEN
+		RAISE EXCEPTION 'lead_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	IF l IS NULL THEN
 		RAISE EXCEPTION 'lead % does not exist', lead_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -2280,6 +2283,9 @@ DECLARE
 	id bigint := @extschema@.static_segment_id(name);
 	l bigint := coalesce(@extschema@.resolve_lead(lead_id), lead_id);
 BEGIN
+	IF lead_id IS NULL THEN
+		RAISE EXCEPTION 'lead_id must not be null' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
 	DELETE FROM @extschema@.segment_member AS m
 	WHERE m.segment_id OPERATOR(pg_catalog.=) id AND m.lead_id OPERATOR(pg_catalog.=) l;
 	RETURN FOUND;
