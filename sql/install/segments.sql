@@ -152,7 +152,7 @@ RETURNS bigint
 AS 'MODULE_PATHNAME', 'lead_gen_segment_rebuild'
 LANGUAGE C STRICT;
 COMMENT ON FUNCTION @extschema@.segment_rebuild(bigint) IS
-	'Internal: makes a live segment''s members the leads its criteria hold for now, in batches of leads, and brings each lead''s next membership change forward where it comes sooner; returns how many joined or left. create_segment() and alter_segment() call it';
+	'Internal: makes a live segment''s members the leads its criteria hold for now, in one pass over the leads writing the changes in batches, and brings each lead''s next membership change forward where it comes sooner; returns how many joined or left. create_segment() and alter_segment() call it';
 
 -- One segment definition at a time, beside no lead write: the build reads
 -- every lead and its activity as they are once the writes before it ended.
