@@ -207,9 +207,6 @@ void
 condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc desc,
 				TimestampTz now, TimestampTz since)
 {
-	bool		isnull;
-	Datum		d;
-
 	if ((facts_seen != desc || facts_generation != config_generation()) &&
 		(facts_desc == NULL || !equalTupleDescs(facts_desc, desc)))
 	{
@@ -237,24 +234,27 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 	cf->score_crossing = lead_score_crossing;
 	la->since = since;
 
-	d = heap_getattr(tuple, col_lead_id, desc, &isnull);
-	if (isnull)
+	/* deformed once: every condition tested on this lead reads it */
+	cf->row = tuple;
+	cf->row_values = palloc(desc->natts * sizeof(Datum));
+	cf->row_nulls = palloc(desc->natts * sizeof(bool));
+	heap_deform_tuple(tuple, desc, cf->row_values, cf->row_nulls);
+
+	if (cf->row_nulls[col_lead_id - 1])
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a lead without a lead_id cannot be tested")));
-	la->lead_id = DatumGetInt64(d);
-	d = heap_getattr(tuple, col_fit, desc, &isnull);
-	cf->has_fit = !isnull;
-	la->fit = cf->fit = isnull ? 0 : DatumGetFloat8(d);
-	d = heap_getattr(tuple, col_engagement, desc, &isnull);
-	la->engagement = isnull ? NULL : DatumGetEngagementP(d);
+	la->lead_id = DatumGetInt64(cf->row_values[col_lead_id - 1]);
+	cf->has_fit = !cf->row_nulls[col_fit - 1];
+	la->fit = cf->fit = cf->has_fit ? DatumGetFloat8(cf->row_values[col_fit - 1]) : 0;
+	la->engagement = cf->row_nulls[col_engagement - 1] ? NULL
+		: DatumGetEngagementP(cf->row_values[col_engagement - 1]);
 	cf->score = lead_score_at(la->fit, la->engagement, now);
-	d = heap_getattr(tuple, col_stage, desc, &isnull);
-	cf->stage = isnull ? NULL : stage_label(d);
-	d = heap_getattr(tuple, col_grade, desc, &isnull);
-	cf->grade = isnull ? NULL : TextDatumGetCString(d);
-	d = heap_getattr(tuple, col_stage_changed_at, desc, &isnull);
-	cf->stage_changed_at = isnull ? 0 : DatumGetTimestampTz(d);
+	cf->stage = cf->row_nulls[col_stage - 1] ? NULL : stage_label(cf->row_values[col_stage - 1]);
+	cf->grade = cf->row_nulls[col_grade - 1] ? NULL
+		: TextDatumGetCString(cf->row_values[col_grade - 1]);
+	cf->stage_changed_at = cf->row_nulls[col_stage_changed_at - 1] ? 0
+		: DatumGetTimestampTz(cf->row_values[col_stage_changed_at - 1]);
 
 	/* the temperature is the score's against the thresholds now */
 	cf->temperature = temperature_names[lead_temperature(cf->score)];

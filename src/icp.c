@@ -1387,10 +1387,17 @@ resolve_columns(IcpMatcher *m, TupleDesc tupdesc)
 	MemoryContextSwitchTo(oldcxt);
 }
 
-/* The facts of a lead row, in lead_fact_columns order. */
+/*
+ * The facts of a lead row, in lead_fact_columns order; from cf's deformed
+ * row when it is this row (many conditions tested on one lead).
+ */
 static void
-tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, Datum *values, bool *nulls)
+tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, const ConditionFacts *cf,
+			Datum *values, bool *nulls)
 {
+	Datum	   *rowvalues = m->rowvalues;
+	bool	   *rownulls = m->rownulls;
+
 	/* resolved once; again only if the table was altered since */
 	if (m->seen != tupdesc || m->seen_generation != config_generation())
 	{
@@ -1399,14 +1406,22 @@ tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, Datum *values, bo
 		/* the same descriptor again, with no relcache change between: equal */
 		m->seen = tupdesc;
 		m->seen_generation = config_generation();
+		rowvalues = m->rowvalues;
+		rownulls = m->rownulls;
 	}
-	heap_deform_tuple(tuple, tupdesc, m->rowvalues, m->rownulls);
+	if (cf != NULL && cf->row == tuple)
+	{
+		rowvalues = cf->row_values;
+		rownulls = cf->row_nulls;
+	}
+	else
+		heap_deform_tuple(tuple, tupdesc, rowvalues, rownulls);
 	for (int k = 0; k < LEAD_FACT_COUNT; k++)
 	{
 		AttrNumber	att = m->fact_attnum[k];
 
-		nulls[k] = att == InvalidAttrNumber || m->rownulls[att - 1];
-		values[k] = nulls[k] ? (Datum) 0 : m->rowvalues[att - 1];
+		nulls[k] = att == InvalidAttrNumber || rownulls[att - 1];
+		values[k] = nulls[k] ? (Datum) 0 : rowvalues[att - 1];
 	}
 }
 
@@ -1416,7 +1431,7 @@ icp_fit_tuple(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, IcpOutcome *out
 	Datum		values[LEAD_FACT_COUNT];
 	bool		nulls[LEAD_FACT_COUNT];
 
-	tuple_facts(m, tuple, tupdesc, values, nulls);
+	tuple_facts(m, tuple, tupdesc, NULL, values, nulls);
 	return icp_fit_facts(m, values, nulls, outcomes);
 }
 
@@ -1430,7 +1445,7 @@ icp_condition_holds(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, Condition
 
 	if (ICP_CRITERIA(m->icp)[0].kind != ICP_CONDITION)
 		elog(ERROR, "icp_condition_holds: not a condition");
-	tuple_facts(m, tuple, tupdesc, values, nulls);
+	tuple_facts(m, tuple, tupdesc, cf, values, nulls);
 	src.m = m;
 	src.values = values;
 	src.nulls = nulls;

@@ -126,6 +126,10 @@ typedef struct ConditionFacts
 	const ConditionActivity *(*activity) (struct ConditionFacts *cf, const char *kind, int len);
 	/* the first time after now the score crosses threshold; false: never */
 	bool		(*score_crossing) (struct ConditionFacts *cf, double threshold, TimestampTz *when);
+	/* the lead row, deformed once for every condition tested on it */
+	HeapTuple	row;
+	Datum	   *row_values;
+	bool	   *row_nulls;
 } ConditionFacts;
 
 extern IcpMatcher *icp_matcher_get(IcpMatcher *old, Datum icpdatum,

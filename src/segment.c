@@ -50,7 +50,7 @@
 #include "lead_gen.h"
 #include "restore.h"
 #include "segment.h"
-#include "segment_history.h"
+#include "segment_write.h"
 #include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_lead_segments_joined);
@@ -82,23 +82,12 @@ static struct
 	ActivityNeeds needs;		/* of all of them */
 	Oid			lead_relid;
 	Oid			member_relid;
+	Oid			history_relid;
 	Oid			member_lead_idx;	/* segment_member (lead_id) */
-	SPIPlanPtr	join_plan;
-	SPIPlanPtr	leave_plan;
 }			segs;
 
 /* the rebuild is bringing next_change_at forward (see segments_before_row) */
 static bool lowering = false;
-
-static SPIPlanPtr
-keep_plan(const char *sql, int nargs, Oid *argtypes)
-{
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-	if (plan == NULL || SPI_keepplan(plan) != 0)
-		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-	return plan;
-}
 
 /* Add what one condition needs of the activity to *needs (in cxt). */
 static void
@@ -147,7 +136,6 @@ needs_since(const ActivityNeeds *needs, TimestampTz now)
 static void
 segments_load(void)
 {
-	Oid			int8arr[3] = {INT8ARRAYOID, INT8OID, TEXTOID};
 	Oid			segment_relid;
 
 	if (segs.generation == config_generation())
@@ -163,16 +151,6 @@ segments_load(void)
 	if (segs.cxt == NULL)
 		segs.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen segments",
 										 ALLOCSET_SMALL_SIZES);
-	{
-		SPIPlanPtr *plans[] = {&segs.join_plan, &segs.leave_plan};
-
-		for (int i = 0; i < (int) lengthof(plans); i++)
-		{
-			if (*plans[i])
-				SPI_freeplan(*plans[i]);
-			*plans[i] = NULL;
-		}
-	}
 	MemoryContextReset(segs.cxt);
 	segs.n = 0;
 	segs.live = NULL;
@@ -199,20 +177,11 @@ segments_load(void)
 	}
 	segs.lead_relid = lead_gen_relid("lead");
 	segs.member_relid = lead_gen_relid("segment_member");
+	segs.history_relid = lead_gen_relid("segment_history");
 	segs.member_lead_idx = get_relname_relid("segment_member_lead_idx",
 											 get_namespace_oid("lead_gen", false));
 	if (!OidIsValid(segs.member_lead_idx))
 		elog(ERROR, "index lead_gen.segment_member_lead_idx does not exist");
-	/* the change and its history in one statement (see segment_history.c) */
-	segs.join_plan = keep_plan("WITH m AS (INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
-							   "SELECT pg_catalog.unnest($1), $2 RETURNING segment_id, lead_id) "
-							   "INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
-							   "SELECT m.segment_id, m.lead_id, 'joined', $3 FROM m", 3, int8arr);
-	segs.leave_plan = keep_plan("WITH m AS (DELETE FROM lead_gen.segment_member "
-								"WHERE lead_id OPERATOR(pg_catalog.=) $2 "
-								"AND segment_id OPERATOR(pg_catalog.=) ANY ($1) RETURNING segment_id, lead_id) "
-								"INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
-								"SELECT m.segment_id, m.lead_id, 'left', $3 FROM m", 3, int8arr);
 	SPI_finish();
 	segs.generation = config_generation();
 }
@@ -300,32 +269,6 @@ id_array(int64 *ids, int n)
 	return construct_array(d, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-static void
-write_members(SPIPlanPtr plan, int64 *segment_ids, int n, int64 lead_id, const char *cause)
-{
-	Datum		args[3];
-	volatile int rc;
-
-	if (n == 0)
-		return;
-	args[0] = PointerGetDatum(id_array(segment_ids, n));
-	args[1] = Int64GetDatum(lead_id);
-	args[2] = CStringGetTextDatum(cause);
-	segment_writing_begin(cause);
-	PG_TRY();
-	{
-		rc = SPI_execute_plan(plan, args, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		segment_writing_end();
-	}
-	PG_END_TRY();
-	if (rc < 0)
-		elog(ERROR, "could not change the segments of lead " INT64_FORMAT ": %s",
-			 lead_id, SPI_result_code_string(rc));
-}
-
 /*
  * Test every live segment against a lead row as of now; with write, make
  * its memberships agree (a new lead has none yet).  Returns the earliest
@@ -399,13 +342,14 @@ evaluate(HeapTuple tuple, TupleDesc desc, TimestampTz now, bool write, bool is_n
 	}
 	if (njoin > 0 || nleave > 0)
 	{
-		const char *cause = is_new ? "edit" : change_cause();
+		SegmentWriter *w = segment_writer_begin(segs.member_relid, segs.history_relid,
+												is_new ? "edit" : change_cause());
 
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		write_members(segs.leave_plan, leave, nleave, la.lead_id, cause);
-		write_members(segs.join_plan, join, njoin, la.lead_id, cause);
-		SPI_finish();
+		for (int i = 0; i < nleave; i++)
+			segment_writer_leave(w, leave[i], la.lead_id);
+		for (int i = 0; i < njoin; i++)
+			segment_writer_join(w, join[i], la.lead_id);
+		segment_writer_end(w);
 	}
 	return due;
 }
@@ -453,35 +397,6 @@ lead_gen_lead_segments_joined(PG_FUNCTION_ARGS)
  */
 
 #define REBUILD_BATCH 10000
-
-static void
-run_ids(const char *sql, int64 segment_id, int64 *ids, int n, const char *cause)
-{
-	Datum		args[3];
-	Oid			argtypes[3] = {INT8OID, INT8ARRAYOID, TEXTOID};
-	volatile int rc;
-
-	if (n == 0)
-		return;
-	args[0] = Int64GetDatum(segment_id);
-	args[1] = PointerGetDatum(id_array(ids, n));
-	args[2] = CStringGetTextDatum(cause ? cause : "");
-	if (cause)
-		segment_writing_begin(cause);
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args(sql, 3, argtypes, args, NULL, false, 0);
-	}
-	PG_FINALLY();
-	{
-		if (cause)
-			segment_writing_end();
-	}
-	PG_END_TRY();
-	if (rc < 0)
-		elog(ERROR, "could not rebuild segment " INT64_FORMAT ": %s", segment_id,
-			 SPI_result_code_string(rc));
-}
 
 /*
  * The leads whose membership time alone changes before their next_change_at:
@@ -548,16 +463,16 @@ flush(Pending *p)
 {
 	qsort(p->join, p->njoin, sizeof(int64), cmp_id);
 	qsort(p->leave, p->nleave, sizeof(int64), cmp_id);
-	run_ids("WITH m AS (DELETE FROM lead_gen.segment_member WHERE segment_id OPERATOR(pg_catalog.=) $1 "
-			"AND lead_id OPERATOR(pg_catalog.=) ANY ($2) RETURNING segment_id, lead_id) "
-			"INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
-			"SELECT m.segment_id, m.lead_id, 'left', $3 FROM m",
-			p->segment_id, p->leave, p->nleave, "segment");
-	run_ids("WITH m AS (INSERT INTO lead_gen.segment_member (segment_id, lead_id) "
-			"SELECT $1, pg_catalog.unnest($2) RETURNING segment_id, lead_id) "
-			"INSERT INTO lead_gen.segment_history (segment_id, lead_id, event, cause) "
-			"SELECT m.segment_id, m.lead_id, 'joined', $3 FROM m",
-			p->segment_id, p->join, p->njoin, "segment");
+	if (p->nleave > 0 || p->njoin > 0)
+	{
+		SegmentWriter *w = segment_writer_begin(segs.member_relid, segs.history_relid, "segment");
+
+		for (int i = 0; i < p->nleave; i++)
+			segment_writer_leave(w, p->segment_id, p->leave[i]);
+		for (int i = 0; i < p->njoin; i++)
+			segment_writer_join(w, p->segment_id, p->join[i]);
+		segment_writer_end(w);
+	}
 	bring_forward(p->sooner, p->dues, p->nsooner);
 	p->njoin = p->nleave = p->nsooner = 0;
 }
@@ -825,7 +740,8 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 			p->join[p->njoin++] = la.lead_id;
 		else if (!holds && member)
 			p->leave[p->nleave++] = la.lead_id;
-		next = heap_getattr(tup, col_next, desc, &nonext);
+		nonext = cf.row_nulls[col_next - 1];
+		next = cf.row_values[col_next - 1];
 		if (until != DT_NOEND && (nonext || until < DatumGetTimestampTz(next)))
 		{
 			p->sooner[p->nsooner] = la.lead_id;

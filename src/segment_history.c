@@ -6,8 +6,8 @@
  *	  NOTIFY lead_gen_segment from the transition tables.
  *
  * A live segment's members are lead_gen's: src/segment.c changes them
- * between segment_writing_begin() and segment_writing_end(), with the cause
- * it gives.  Anyone else may change them only where the change follows from
+ * through segment_write.c, which writes their history itself and fires no
+ * trigger.  Anyone else may change them only where the change follows from
  * something else: a deleted lead or segment takes its rows along, a merge
  * (by an admin) moves the merged lead's rows, a restore brings them back.
  * A static segment's members are kept by hand, by whoever may write the
@@ -19,7 +19,6 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
-#include "commands/async.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -36,27 +35,14 @@
 #include "config.h"
 #include "lead_gen.h"
 #include "restore.h"
-#include "segment_history.h"
+#include "segment_write.h"
 #include "trigger.h"
 
 PG_FUNCTION_INFO_V1(lead_gen_segment_member_changed);
 PG_FUNCTION_INFO_V1(lead_gen_segment_history_guard);
 
-static const char *writing_cause = NULL;	/* set while lead_gen writes members */
 static bool writing_history = false;
 static SPIPlanPtr history_plan;	/* kept for the session: names only lead_gen's own objects */
-
-void
-segment_writing_begin(const char *cause)
-{
-	writing_cause = cause;
-}
-
-void
-segment_writing_end(void)
-{
-	writing_cause = NULL;
-}
 
 /* One row of a transition table: its segment and lead. */
 typedef struct MemberRow
@@ -198,22 +184,6 @@ cause_of(const MemberRow *r, bool inserted, bool moved, Lookups *k, bool *record
 	return NULL;
 }
 
-static void
-notify(const MemberRow *r, const char *event, const char *cause)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"segment_id\": " INT64_FORMAT ", \"lead_id\": " INT64_FORMAT
-					 ", \"event\": ", r->segment_id, r->lead_id);
-	escape_json(&buf, event);
-	appendStringInfoString(&buf, ", \"cause\": ");
-	escape_json(&buf, cause);
-	appendStringInfoChar(&buf, '}');
-	Async_Notify("lead_gen_segment", buf.data);
-	pfree(buf.data);
-}
-
 /* The history rows of one event, in one statement. */
 static void
 record(MemberRow *rows, const char **causes, const bool *kept, int n, const char *event)
@@ -224,13 +194,11 @@ record(MemberRow *rows, const char **causes, const bool *kept, int n, const char
 	Datum		args[4];
 	Oid			argtypes[4] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID};
 	int			rc;
-	bool		tell = lead_gen_notify;
 	int			nkept = 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		if (tell)
-			notify(&rows[i], event, causes[i]);
+		segment_notify(rows[i].segment_id, rows[i].lead_id, event, causes[i]);
 		if (!kept[i])
 			continue;
 		seg[nkept] = Int64GetDatum(rows[i].segment_id);
@@ -304,21 +272,6 @@ lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
 	if (nold == 0 && nnew == 0)
 		return PointerGetDatum(NULL);
 
-	/*
-	 * lead_gen's own statements write their history beside the change:
-	 * only the notifications are left.
-	 */
-	if (writing_cause)
-	{
-		if (lead_gen_notify)
-		{
-			for (int i = 0; i < nold; i++)
-				notify(&old[i], "left", writing_cause);
-			for (int i = 0; i < nnew; i++)
-				notify(&new[i], "joined", writing_cause);
-		}
-		return PointerGetDatum(NULL);
-	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	oldcause = palloc(Max(nold, 1) * sizeof(char *));
@@ -353,7 +306,7 @@ lead_gen_segment_history_guard(PG_FUNCTION_ARGS)
 	trigdata = trigger_guard(fcinfo, "segment_history_guard", GUARD_BEFORE,
 							 GUARD_INSERT | GUARD_UPDATE, GUARD_ROW,
 							 lead_gen_relid("segment_history"));
-	if (!writing_history && !writing_cause && !restore_in_progress())
+	if (!writing_history && !restore_in_progress())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to write segment history"),

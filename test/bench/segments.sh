@@ -37,28 +37,37 @@ floor=$(line "SELECT bench.median_seconds(\$q\$SELECT count(*) FROM lead_gen.lea
 awk -v f="$floor" 'BEGIN { printf "segment build floor (one pass over the leads, static tests only): %.3fs\n", f }'
 
 # 2. Activity inserts with the twenty live segments against none
-# (alternated, median of three each).
+# (alternated, median of three each), and the floor of a membership kept in
+# the same transaction: with no segments, each insert also writes one member
+# row and one history row in plain SQL (tables of the same shape and
+# indexes, no triggers).
 tps() {
-	pgbench -n -c 2 -j 2 -T "$secs" -D leads="$leads" -f activity_insert.pgbench 2>/dev/null |
+	pgbench -n -c 2 -j 2 -T "$secs" -D leads="$leads" -f "${1:-activity_insert.pgbench}" 2>/dev/null |
 		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1
 }
+line "SET client_min_messages = warning; DROP TABLE IF EXISTS bench.member_floor, bench.history_floor" >/dev/null
+line "CREATE TABLE bench.member_floor (LIKE lead_gen.segment_member INCLUDING DEFAULTS INCLUDING INDEXES)" >/dev/null
+line "CREATE TABLE bench.history_floor (LIKE lead_gen.segment_history INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)" >/dev/null
 t0=$(date +%s.%N)
 line "SELECT count(lead_gen.create_segment(name, criteria)) FROM bench.seg" >/dev/null
 t1=$(date +%s.%N)
 members=$(line "SELECT count(*) FROM lead_gen.segment_member")
 awk -v a="$t0" -v b="$t1" -v m="$members" 'BEGIN { printf "twenty live segments built in %.1fs (%d memberships)\n", b - a, m }'
-with=() without=()
+with=() without=() floor=()
 changes_before=$(line "SELECT count(*) FROM lead_gen.segment_history")
 for i in 1 2 3; do
 	with+=("$(tps)")
 	line "UPDATE lead_gen.segment SET live = false, criteria = NULL WHERE name LIKE 'b\_%'" >/dev/null
 	without+=("$(tps)")
+	floor+=("$(tps activity_insert_floor.pgbench)")
 	line "UPDATE lead_gen.segment s SET live = true, criteria = b.criteria::lead_gen.condition FROM bench.seg b WHERE b.name = s.name" >/dev/null
 done
 changes=$(( $(line "SELECT count(*) FROM lead_gen.segment_history") - changes_before ))
 inserts=$(awk -v a="${with[0]}" -v b="${with[1]}" -v c="${with[2]}" -v s="$secs" 'BEGIN { printf "%d", (a + b + c) * s }')
 awk -v a="$(median "${with[@]}")" -v b="$(median "${without[@]}")" -v c="$changes" -v n="$inserts" \
 	'BEGIN { printf "activity insert (pgbench, 2 clients): 20 live segments %.0f tps, none %.0f tps, cost %.2fx (goal <= 1.2x; %.2f membership changes per insert)\n", a, b, b / a, c / n }'
+awk -v a="$(median "${with[@]}")" -v f="$(median "${floor[@]}")" \
+	'BEGIN { printf "activity insert floor (no segments, one member row and one history row written per insert in plain SQL): %.0f tps; 20 live segments cost %.2fx the floor\n", f, f / a }'
 
 # 3. The scheduled job when 1% of the leads are due (their next_change_at
 # set to the past, triggers bypassed) against recomputing all twenty

@@ -1,0 +1,246 @@
+/*-------------------------------------------------------------------------
+ *
+ * segment_write.c
+ *	  lead_gen's own membership changes, written as rows directly: the
+ *	  segment_member row inserted or deleted with its indexes, the
+ *	  segment_history row beside it, and NOTIFY lead_gen_segment.
+ *
+ * A lead's memberships change inside the trigger that writes the lead, for
+ * one activity at a time; through SPI each change was a statement (a plan
+ * started, constraints and defaults prepared, a foreign key checked per
+ * row, statement triggers run) costing more than the rows themselves.  The
+ * values are lead_gen's and known good (the lead exists and is locked by
+ * the write that tests it; the event and cause are from fixed lists), so
+ * the rows go in as the executor would put them, through every index of
+ * the table, without the statement around them.  Changes made by anyone
+ * else still go through segment_history.c's statement triggers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "commands/async.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "lib/stringinfo.h"
+#include "nodes/execnodes.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+
+#include "lead_gen.h"
+#include "segment_write.h"
+#include "trigger.h"
+
+struct SegmentWriter
+{
+	const char *cause;
+	EState	   *estate;
+	Relation	member;
+	Relation	history;
+	ResultRelInfo *member_info;
+	ResultRelInfo *history_info;
+	TupleTableSlot *member_slot;
+	TupleTableSlot *history_slot;
+	Relation	member_key;		/* the primary key (segment_id, lead_id) */
+	Oid			history_seq;
+	TimestampTz now;
+	int			m_segment,
+				m_lead,
+				m_joined;
+	int			h_id,
+				h_segment,
+				h_lead,
+				h_event,
+				h_at,
+				h_cause;
+	int64		written;
+};
+
+void
+segment_notify(int64 segment_id, int64 lead_id, const char *event, const char *cause)
+{
+	StringInfoData buf;
+
+	if (!lead_gen_notify)
+		return;
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"segment_id\": " INT64_FORMAT ", \"lead_id\": " INT64_FORMAT
+					 ", \"event\": ", segment_id, lead_id);
+	escape_json(&buf, event);
+	appendStringInfoString(&buf, ", \"cause\": ");
+	escape_json(&buf, cause);
+	appendStringInfoChar(&buf, '}');
+	Async_Notify("lead_gen_segment", buf.data);
+	pfree(buf.data);
+}
+
+static ResultRelInfo *
+open_result(EState *estate, Relation rel)
+{
+	ResultRelInfo *info = makeNode(ResultRelInfo);
+
+	InitResultRelInfo(info, rel, 1, NULL, 0);
+	ExecOpenIndices(info, false);
+	return info;
+}
+
+SegmentWriter *
+segment_writer_begin(Oid member_relid, Oid history_relid, const char *cause)
+{
+	SegmentWriter *w = palloc0(sizeof(SegmentWriter));
+	TupleDesc	md;
+	TupleDesc	hd;
+	Oid			keyid;
+
+	w->cause = cause;
+	w->now = GetCurrentTransactionStartTimestamp();
+	w->estate = CreateExecutorState();
+	w->member = table_open(member_relid, RowExclusiveLock);
+	w->history = table_open(history_relid, RowExclusiveLock);
+	w->member_info = open_result(w->estate, w->member);
+	w->history_info = open_result(w->estate, w->history);
+	w->member_slot = table_slot_create(w->member, NULL);
+	w->history_slot = table_slot_create(w->history, NULL);
+	md = RelationGetDescr(w->member);
+	hd = RelationGetDescr(w->history);
+	w->m_segment = lead_column(md, "segment_id");
+	w->m_lead = lead_column(md, "lead_id");
+	w->m_joined = lead_column(md, "joined_at");
+	w->h_id = lead_column(hd, "segment_history_id");
+	w->h_segment = lead_column(hd, "segment_id");
+	w->h_lead = lead_column(hd, "lead_id");
+	w->h_event = lead_column(hd, "event");
+	w->h_at = lead_column(hd, "at");
+	w->h_cause = lead_column(hd, "cause");
+	w->history_seq = getIdentitySequence(history_relid, w->h_id, false);
+	keyid = RelationGetPrimaryKeyIndex(w->member);
+	if (!OidIsValid(keyid))
+		elog(ERROR, "lead_gen.segment_member has no primary key");
+	w->member_key = index_open(keyid, RowExclusiveLock);
+	return w;
+}
+
+/* One row into rel and every index of it, as an INSERT puts it. */
+static void
+insert_row(SegmentWriter *w, ResultRelInfo *info, TupleTableSlot *slot)
+{
+	List	   *recheck;
+
+	ExecStoreVirtualTuple(slot);
+	table_tuple_insert(info->ri_RelationDesc, slot, GetCurrentCommandId(true), 0, NULL);
+	recheck = ExecInsertIndexTuples(info, slot, w->estate, false, false, NULL, NIL);
+	list_free(recheck);
+}
+
+static void
+record(SegmentWriter *w, int64 segment_id, int64 lead_id, const char *event)
+{
+	TupleTableSlot *slot = w->history_slot;
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	slot->tts_values[w->h_id - 1] = Int64GetDatum(nextval_internal(w->history_seq, false));
+	slot->tts_values[w->h_segment - 1] = Int64GetDatum(segment_id);
+	slot->tts_values[w->h_lead - 1] = Int64GetDatum(lead_id);
+	slot->tts_values[w->h_event - 1] = CStringGetTextDatum(event);
+	slot->tts_values[w->h_at - 1] = TimestampTzGetDatum(w->now);
+	slot->tts_values[w->h_cause - 1] = CStringGetTextDatum(w->cause);
+	slot->tts_isnull[w->h_id - 1] = slot->tts_isnull[w->h_segment - 1] =
+		slot->tts_isnull[w->h_lead - 1] = slot->tts_isnull[w->h_event - 1] =
+		slot->tts_isnull[w->h_at - 1] = slot->tts_isnull[w->h_cause - 1] = false;
+	insert_row(w, w->history_info, slot);
+	segment_notify(segment_id, lead_id, event, w->cause);
+	w->written++;
+}
+
+void
+segment_writer_join(SegmentWriter *w, int64 segment_id, int64 lead_id)
+{
+	TupleTableSlot *slot = w->member_slot;
+
+	ExecClearTuple(slot);
+	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
+	slot->tts_values[w->m_segment - 1] = Int64GetDatum(segment_id);
+	slot->tts_values[w->m_lead - 1] = Int64GetDatum(lead_id);
+	slot->tts_values[w->m_joined - 1] = TimestampTzGetDatum(w->now);
+	slot->tts_isnull[w->m_segment - 1] = slot->tts_isnull[w->m_lead - 1] =
+		slot->tts_isnull[w->m_joined - 1] = false;
+	insert_row(w, w->member_info, slot);
+	record(w, segment_id, lead_id, "joined");
+}
+
+/*
+ * The member row found through the primary key with the latest snapshot
+ * and deleted.  A row already gone (its segment dropped, the lead merged
+ * away by a transaction that committed meanwhile) is no change.
+ */
+void
+segment_writer_leave(SegmentWriter *w, int64 segment_id, int64 lead_id)
+{
+	ScanKeyData key[2];
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	IndexScanDesc scan;
+	TupleTableSlot *slot = w->member_slot;
+	bool		found;
+	TM_Result	result;
+	TM_FailureData tmfd;
+
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(segment_id));
+	ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(lead_id));
+	scan = index_beginscan(w->member, w->member_key, snapshot, 2, 0);
+	index_rescan(scan, key, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	if (!found)
+	{
+		UnregisterSnapshot(snapshot);
+		return;
+	}
+	result = table_tuple_delete(w->member, &slot->tts_tid, GetCurrentCommandId(true),
+								snapshot, InvalidSnapshot, true, &tmfd, false);
+	UnregisterSnapshot(snapshot);
+	switch (result)
+	{
+		case TM_Ok:
+			record(w, segment_id, lead_id, "left");
+			break;
+		case TM_Deleted:
+		case TM_Updated:
+		case TM_SelfModified:
+			break;
+		default:
+			elog(ERROR, "could not remove lead " INT64_FORMAT " from segment " INT64_FORMAT
+				 ": %d", lead_id, segment_id, (int) result);
+	}
+}
+
+int64
+segment_writer_end(SegmentWriter *w)
+{
+	int64		written = w->written;
+
+	ExecDropSingleTupleTableSlot(w->member_slot);
+	ExecDropSingleTupleTableSlot(w->history_slot);
+	ExecCloseIndices(w->member_info);
+	ExecCloseIndices(w->history_info);
+	index_close(w->member_key, RowExclusiveLock);
+	table_close(w->history, RowExclusiveLock);
+	table_close(w->member, RowExclusiveLock);
+	FreeExecutorState(w->estate);
+	pfree(w);
+	/* what follows in this command (the next row of a bulk insert) sees the change */
+	CommandCounterIncrement();
+	return written;
+}
