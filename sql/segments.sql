@@ -187,4 +187,30 @@ SELECT pg_temp.members('no_activity') AS before_truncate;
 TRUNCATE activity;
 SELECT pg_temp.members('no_activity') AS after_truncate, pg_temp.members('fintech_webinar') AS webinar_after;
 
+-- 12. lead_gen writes a live segment's rows itself, not by statement: every
+-- index of both tables has them (one of the user's own too: checked by
+-- amcheck against the heap), and a user's own trigger sees only statements.
+CREATE EXTENSION IF NOT EXISTS amcheck;
+CREATE INDEX user_member_joined_idx ON lead_gen.segment_member (joined_at, lead_id)
+	WHERE segment_id > 0;
+CREATE TABLE pg_temp.member_log (op text, segment_id bigint, lead_id bigint);
+CREATE FUNCTION pg_temp.log_member() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO pg_temp.member_log SELECT TG_OP, n.segment_id, n.lead_id FROM new_rows n;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER user_member_log AFTER INSERT ON lead_gen.segment_member
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.log_member();
+SELECT create_segment('seg_visitors', 'count(seg_visit) >= 1') > 0 AS created;
+INSERT INTO activity (lead_id, kind) SELECT l, 'seg_visit' FROM generate_series(9501, 9503) l;
+DELETE FROM activity WHERE lead_id = 9502 AND kind = 'seg_visit';
+SELECT pg_temp.members('seg_visitors') AS visitors, array(SELECT pg_temp.history('seg_visitors')) AS history;
+SELECT add_to_segment('static_fay', 9501) AS added;
+SELECT op, segment_id = segment_id('static_fay') AS static, lead_id FROM pg_temp.member_log;
+SELECT c.relname, bt_index_check(c.oid, heapallindexed => true) IS NOT NULL AS checked
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid IN ('lead_gen.segment_member'::regclass, 'lead_gen.segment_history'::regclass)
+ORDER BY c.relname;
+
 ROLLBACK;

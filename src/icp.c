@@ -1395,8 +1395,8 @@ static void
 tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, const ConditionFacts *cf,
 			Datum *values, bool *nulls)
 {
-	Datum	   *rowvalues = m->rowvalues;
-	bool	   *rownulls = m->rownulls;
+	Datum	   *rowvalues;
+	bool	   *rownulls;
 
 	/* resolved once; again only if the table was altered since */
 	if (m->seen != tupdesc || m->seen_generation != config_generation())
@@ -1406,8 +1406,6 @@ tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, const ConditionFa
 		/* the same descriptor again, with no relcache change between: equal */
 		m->seen = tupdesc;
 		m->seen_generation = config_generation();
-		rowvalues = m->rowvalues;
-		rownulls = m->rownulls;
 	}
 	if (cf != NULL && cf->row == tuple)
 	{
@@ -1415,7 +1413,11 @@ tuple_facts(IcpMatcher *m, HeapTuple tuple, TupleDesc tupdesc, const ConditionFa
 		rownulls = cf->row_nulls;
 	}
 	else
+	{
+		rowvalues = m->rowvalues;
+		rownulls = m->rownulls;
 		heap_deform_tuple(tuple, tupdesc, rowvalues, rownulls);
+	}
 	for (int k = 0; k < LEAD_FACT_COUNT; k++)
 	{
 		AttrNumber	att = m->fact_attnum[k];

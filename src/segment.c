@@ -82,7 +82,6 @@ static struct
 	ActivityNeeds needs;		/* of all of them */
 	Oid			lead_relid;
 	Oid			member_relid;
-	Oid			history_relid;
 	Oid			member_lead_idx;	/* segment_member (lead_id) */
 }			segs;
 
@@ -177,7 +176,6 @@ segments_load(void)
 	}
 	segs.lead_relid = lead_gen_relid("lead");
 	segs.member_relid = lead_gen_relid("segment_member");
-	segs.history_relid = lead_gen_relid("segment_history");
 	segs.member_lead_idx = get_relname_relid("segment_member_lead_idx",
 											 get_namespace_oid("lead_gen", false));
 	if (!OidIsValid(segs.member_lead_idx))
@@ -342,8 +340,7 @@ evaluate(HeapTuple tuple, TupleDesc desc, TimestampTz now, bool write, bool is_n
 	}
 	if (njoin > 0 || nleave > 0)
 	{
-		SegmentWriter *w = segment_writer_begin(segs.member_relid, segs.history_relid,
-												is_new ? "edit" : change_cause());
+		SegmentWriter *w = segment_writer_begin(is_new ? "edit" : change_cause());
 
 		for (int i = 0; i < nleave; i++)
 			segment_writer_leave(w, leave[i], la.lead_id);
@@ -457,24 +454,27 @@ cmp_id(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* in lead_id order, as every writer of leads goes */
-static void
+/* In lead_id order, as every writer of leads goes; returns the changes written. */
+static int64
 flush(Pending *p)
 {
+	int64		written = 0;
+
 	qsort(p->join, p->njoin, sizeof(int64), cmp_id);
 	qsort(p->leave, p->nleave, sizeof(int64), cmp_id);
 	if (p->nleave > 0 || p->njoin > 0)
 	{
-		SegmentWriter *w = segment_writer_begin(segs.member_relid, segs.history_relid, "segment");
+		SegmentWriter *w = segment_writer_begin("segment");
 
 		for (int i = 0; i < p->nleave; i++)
 			segment_writer_leave(w, p->segment_id, p->leave[i]);
 		for (int i = 0; i < p->njoin; i++)
 			segment_writer_join(w, p->segment_id, p->join[i]);
-		segment_writer_end(w);
+		written = segment_writer_end(w);
 	}
 	bring_forward(p->sooner, p->dues, p->nsooner);
 	p->njoin = p->nleave = p->nsooner = 0;
+	return written;
 }
 
 /* The segment's members now, for the rebuild to compare with. */
@@ -508,9 +508,9 @@ current_members(int64 segment_id)
 }
 
 /*
- * Every lead is tested, whatever row security lets the caller see; what it
- * writes goes through the caller's rights, so a caller row security hides
- * leads from would miss some: refused.
+ * Every lead is tested, whatever row security lets the caller see, but the
+ * next changes it brings forward are an UPDATE under the caller's rights,
+ * which row security would narrow: a caller it hides leads from is refused.
  */
 static void
 check_sees_every_lead(int64 nleads)
@@ -751,16 +751,14 @@ lead_gen_segment_rebuild(PG_FUNCTION_ARGS)
 		MemoryContextReset(lead_cxt);
 		if (p->njoin == REBUILD_BATCH || p->nleave == REBUILD_BATCH || p->nsooner == REBUILD_BATCH)
 		{
-			changed += p->njoin + p->nleave;
-			flush(p);
+			changed += flush(p);
 		}
 	}
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	table_close(rel, AccessShareLock);
 	check_sees_every_lead(nleads);
-	changed += p->njoin + p->nleave;
-	flush(p);
+	changed += flush(p);
 	SPI_finish();
 	PG_RETURN_INT64(changed);
 }

@@ -23,13 +23,10 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
-#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/json.h"
-#include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
 #include "config.h"

@@ -39,23 +39,22 @@
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 
+#include "config.h"
 #include "lead_gen.h"
 #include "segment_write.h"
 #include "trigger.h"
 
-struct SegmentWriter
+/*
+ * Where the two tables are and where their columns sit, looked up once per
+ * session (again after a change of either table): the writer starts on
+ * every lead write that moves a membership.
+ */
+static struct
 {
-	const char *cause;
-	EState	   *estate;
-	Relation	member;
-	Relation	history;
-	ResultRelInfo *member_info;
-	ResultRelInfo *history_info;
-	TupleTableSlot *member_slot;
-	TupleTableSlot *history_slot;
-	Relation	member_key;		/* the primary key (segment_id, lead_id) */
-	Oid			history_seq;
-	TimestampTz now;
+	uint64		generation;
+	Oid			member_relid;
+	Oid			history_relid;
+	Oid			history_seq;	/* segment_history_id's identity sequence */
 	int			m_segment,
 				m_lead,
 				m_joined;
@@ -65,8 +64,50 @@ struct SegmentWriter
 				h_event,
 				h_at,
 				h_cause;
+}			tables;
+
+struct SegmentWriter
+{
+	const char *cause;
+	TimestampTz now;
+	EState	   *estate;
+	Relation	member;
+	Relation	history;
+	ResultRelInfo *member_info;
+	ResultRelInfo *history_info;
+	TupleTableSlot *member_slot;
+	TupleTableSlot *history_slot;
+	Relation	member_key;		/* the primary key (segment_id, lead_id) */
 	int64		written;
 };
+
+static void
+tables_load(void)
+{
+	Relation	rel;
+
+	if (tables.generation == config_generation())
+		return;
+	tables.member_relid = lead_gen_relid("segment_member");
+	tables.history_relid = lead_gen_relid("segment_history");
+	config_watch(tables.member_relid);
+	config_watch(tables.history_relid);
+	rel = table_open(tables.member_relid, AccessShareLock);
+	tables.m_segment = lead_column(RelationGetDescr(rel), "segment_id");
+	tables.m_lead = lead_column(RelationGetDescr(rel), "lead_id");
+	tables.m_joined = lead_column(RelationGetDescr(rel), "joined_at");
+	table_close(rel, AccessShareLock);
+	rel = table_open(tables.history_relid, AccessShareLock);
+	tables.h_id = lead_column(RelationGetDescr(rel), "segment_history_id");
+	tables.h_segment = lead_column(RelationGetDescr(rel), "segment_id");
+	tables.h_lead = lead_column(RelationGetDescr(rel), "lead_id");
+	tables.h_event = lead_column(RelationGetDescr(rel), "event");
+	tables.h_at = lead_column(RelationGetDescr(rel), "at");
+	tables.h_cause = lead_column(RelationGetDescr(rel), "cause");
+	table_close(rel, AccessShareLock);
+	tables.history_seq = getIdentitySequence(tables.history_relid, tables.h_id, false);
+	tables.generation = config_generation();
+}
 
 void
 segment_notify(int64 segment_id, int64 lead_id, const char *event, const char *cause)
@@ -87,7 +128,7 @@ segment_notify(int64 segment_id, int64 lead_id, const char *event, const char *c
 }
 
 static ResultRelInfo *
-open_result(EState *estate, Relation rel)
+open_result(Relation rel)
 {
 	ResultRelInfo *info = makeNode(ResultRelInfo);
 
@@ -97,34 +138,21 @@ open_result(EState *estate, Relation rel)
 }
 
 SegmentWriter *
-segment_writer_begin(Oid member_relid, Oid history_relid, const char *cause)
+segment_writer_begin(const char *cause)
 {
 	SegmentWriter *w = palloc0(sizeof(SegmentWriter));
-	TupleDesc	md;
-	TupleDesc	hd;
 	Oid			keyid;
 
+	tables_load();
 	w->cause = cause;
 	w->now = GetCurrentTransactionStartTimestamp();
 	w->estate = CreateExecutorState();
-	w->member = table_open(member_relid, RowExclusiveLock);
-	w->history = table_open(history_relid, RowExclusiveLock);
-	w->member_info = open_result(w->estate, w->member);
-	w->history_info = open_result(w->estate, w->history);
+	w->member = table_open(tables.member_relid, RowExclusiveLock);
+	w->history = table_open(tables.history_relid, RowExclusiveLock);
+	w->member_info = open_result(w->member);
+	w->history_info = open_result(w->history);
 	w->member_slot = table_slot_create(w->member, NULL);
 	w->history_slot = table_slot_create(w->history, NULL);
-	md = RelationGetDescr(w->member);
-	hd = RelationGetDescr(w->history);
-	w->m_segment = lead_column(md, "segment_id");
-	w->m_lead = lead_column(md, "lead_id");
-	w->m_joined = lead_column(md, "joined_at");
-	w->h_id = lead_column(hd, "segment_history_id");
-	w->h_segment = lead_column(hd, "segment_id");
-	w->h_lead = lead_column(hd, "lead_id");
-	w->h_event = lead_column(hd, "event");
-	w->h_at = lead_column(hd, "at");
-	w->h_cause = lead_column(hd, "cause");
-	w->history_seq = getIdentitySequence(history_relid, w->h_id, false);
 	keyid = RelationGetPrimaryKeyIndex(w->member);
 	if (!OidIsValid(keyid))
 		elog(ERROR, "lead_gen.segment_member has no primary key");
@@ -151,15 +179,15 @@ record(SegmentWriter *w, int64 segment_id, int64 lead_id, const char *event)
 
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
-	slot->tts_values[w->h_id - 1] = Int64GetDatum(nextval_internal(w->history_seq, false));
-	slot->tts_values[w->h_segment - 1] = Int64GetDatum(segment_id);
-	slot->tts_values[w->h_lead - 1] = Int64GetDatum(lead_id);
-	slot->tts_values[w->h_event - 1] = CStringGetTextDatum(event);
-	slot->tts_values[w->h_at - 1] = TimestampTzGetDatum(w->now);
-	slot->tts_values[w->h_cause - 1] = CStringGetTextDatum(w->cause);
-	slot->tts_isnull[w->h_id - 1] = slot->tts_isnull[w->h_segment - 1] =
-		slot->tts_isnull[w->h_lead - 1] = slot->tts_isnull[w->h_event - 1] =
-		slot->tts_isnull[w->h_at - 1] = slot->tts_isnull[w->h_cause - 1] = false;
+	slot->tts_values[tables.h_id - 1] = Int64GetDatum(nextval_internal(tables.history_seq, false));
+	slot->tts_values[tables.h_segment - 1] = Int64GetDatum(segment_id);
+	slot->tts_values[tables.h_lead - 1] = Int64GetDatum(lead_id);
+	slot->tts_values[tables.h_event - 1] = CStringGetTextDatum(event);
+	slot->tts_values[tables.h_at - 1] = TimestampTzGetDatum(w->now);
+	slot->tts_values[tables.h_cause - 1] = CStringGetTextDatum(w->cause);
+	slot->tts_isnull[tables.h_id - 1] = slot->tts_isnull[tables.h_segment - 1] =
+		slot->tts_isnull[tables.h_lead - 1] = slot->tts_isnull[tables.h_event - 1] =
+		slot->tts_isnull[tables.h_at - 1] = slot->tts_isnull[tables.h_cause - 1] = false;
 	insert_row(w, w->history_info, slot);
 	segment_notify(segment_id, lead_id, event, w->cause);
 	w->written++;
@@ -172,11 +200,11 @@ segment_writer_join(SegmentWriter *w, int64 segment_id, int64 lead_id)
 
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
-	slot->tts_values[w->m_segment - 1] = Int64GetDatum(segment_id);
-	slot->tts_values[w->m_lead - 1] = Int64GetDatum(lead_id);
-	slot->tts_values[w->m_joined - 1] = TimestampTzGetDatum(w->now);
-	slot->tts_isnull[w->m_segment - 1] = slot->tts_isnull[w->m_lead - 1] =
-		slot->tts_isnull[w->m_joined - 1] = false;
+	slot->tts_values[tables.m_segment - 1] = Int64GetDatum(segment_id);
+	slot->tts_values[tables.m_lead - 1] = Int64GetDatum(lead_id);
+	slot->tts_values[tables.m_joined - 1] = TimestampTzGetDatum(w->now);
+	slot->tts_isnull[tables.m_segment - 1] = slot->tts_isnull[tables.m_lead - 1] =
+		slot->tts_isnull[tables.m_joined - 1] = false;
 	insert_row(w, w->member_info, slot);
 	record(w, segment_id, lead_id, "joined");
 }

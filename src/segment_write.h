@@ -14,8 +14,7 @@
 typedef struct SegmentWriter SegmentWriter;
 
 /* Changes with this cause (activity, rescore, edit, segment or merge). */
-extern SegmentWriter *segment_writer_begin(Oid member_relid, Oid history_relid,
-										   const char *cause);
+extern SegmentWriter *segment_writer_begin(const char *cause);
 extern void segment_writer_join(SegmentWriter *w, int64 segment_id, int64 lead_id);
 extern void segment_writer_leave(SegmentWriter *w, int64 segment_id, int64 lead_id);
 /* Closes the writer; returns the changes written. */

@@ -71,7 +71,7 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'lead_gen_segment_member_changed'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.segment_member_changed() IS
-	'AFTER statement trigger with transition tables on segment_member: only lead_gen changes a live segment''s members (a merge by an admin moves them, a deleted lead leaves); records each join and leave in segment_history and sends NOTIFY lead_gen_segment';
+	'AFTER statement trigger with transition tables on segment_member: a statement may change only a static segment''s members (a merge by an admin moves any, a deleted lead leaves); records each join and leave in segment_history and sends NOTIFY lead_gen_segment. lead_gen writes live segments'' rows and history itself, without a statement';
 CREATE TRIGGER segment_member_joined AFTER INSERT ON @extschema@.segment_member
 	REFERENCING NEW TABLE AS new_members
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.segment_member_changed();
