@@ -205,7 +205,8 @@ CREATE TRIGGER user_member_log AFTER INSERT ON lead_gen.segment_member
 SELECT create_segment('seg_visitors', 'count(seg_visit) >= 1') > 0 AS created;
 INSERT INTO activity (lead_id, kind) SELECT l, 'seg_visit' FROM generate_series(9501, 9503) l;
 DELETE FROM activity WHERE lead_id = 9502 AND kind = 'seg_visit';
-SELECT pg_temp.members('seg_visitors') AS visitors, array(SELECT pg_temp.history('seg_visitors')) AS history;
+SELECT pg_temp.members('seg_visitors') AS visitors,
+	array(SELECT h FROM pg_temp.history('seg_visitors') h ORDER BY h) AS history; -- a bulk insert's leads in any order
 SELECT add_to_segment('static_fay', 9501) AS added;
 SELECT op, segment_id = segment_id('static_fay') AS static, lead_id FROM pg_temp.member_log;
 SELECT c.relname, bt_index_check(c.oid, heapallindexed => true) IS NOT NULL AS checked
