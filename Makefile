@@ -9,16 +9,16 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # order the install script runs them.  The install script of the current
 # version is built from them; released scripts (sql/versions/) are frozen.
 INSTALL_SQL = $(addprefix sql/install/,types.sql lead.sql icp.sql scoring.sql stages.sql \
-	conditions.sql funnels.sql reports.sql identity.sql merge.sql duplicates.sql segments.sql erasure.sql privileges.sql dump.sql)
+	conditions.sql funnels.sql reports.sql identity.sql merge.sql duplicates.sql segments.sql programs.sql erasure.sql privileges.sql dump.sql)
 DATA_built = lead_gen--$(EXTVERSION).sql
 DATA = $(wildcard sql/versions/lead_gen--*.sql) $(wildcard lead_gen--*.control)
 
 # pg_regress: scripts in sql/, expected output in expected/ (one per feature)
-REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget identity merge duplicates condition segments segments_property search_path privileges trust fuzz_types
+REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget identity merge duplicates condition segments segments_property programs search_path privileges trust fuzz_types
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=lead_gen
 
 # isolation specs: test/isolation/specs/*.spec, expected in test/isolation/expected
-ISOLATION = lead_email_unique profile_cache activity_concurrent capped_concurrent bulk_load_order rescore_concurrent stage_transition_race stage_event_vs_disqualify stage_notify identity_concurrent merge_concurrent segment_concurrent
+ISOLATION = lead_email_unique profile_cache activity_concurrent capped_concurrent bulk_load_order rescore_concurrent stage_transition_race stage_event_vs_disqualify stage_notify identity_concurrent merge_concurrent segment_concurrent program_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=pg_trgm --load-extension=lead_gen
 
 # TAP tests: test/t/*.pl (whole-server behaviour: dump/restore, pg_cron)

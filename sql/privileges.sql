@@ -21,8 +21,8 @@ FROM pg_class AS c
 WHERE c.relnamespace = 'lead_gen'::regnamespace AND c.relkind IN ('r', 'v', 'S')
   AND c.relacl::text ~ '(^|[{,])='
 ORDER BY 1;
-SELECT count(*) AS security_definer_functions FROM pg_proc
-WHERE pronamespace = 'lead_gen'::regnamespace AND prosecdef;
+SELECT count(*) AS security_definer_functions_public_runs FROM pg_proc
+WHERE pronamespace = 'lead_gen'::regnamespace AND prosecdef AND has_function_privilege('public', oid, 'EXECUTE');
 SET ROLE lg_nobody;
 SELECT count(*) FROM lead_gen.lead;
 SELECT * FROM lead_gen.stage_funnel();

@@ -103,6 +103,11 @@ WHERE p.pronamespace = 'lead_gen'::regnamespace
   AND l.lanname IN ('sql', 'plpgsql')
   AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
 ORDER BY 1;
--- No SECURITY DEFINER anywhere.
-SELECT p.oid::regprocedure AS security_definer
-FROM pg_proc AS p WHERE p.pronamespace = 'lead_gen'::regnamespace AND p.prosecdef;
+-- SECURITY DEFINER only where a role must have done what it may not do
+-- itself (enrolments and the outbox, which nobody may write): each pins its
+-- search_path and none is executable by PUBLIC.
+SELECT p.oid::regprocedure AS security_definer,
+	   coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false) AS pinned,
+	   has_function_privilege('public', p.oid, 'EXECUTE') AS public_executes
+FROM pg_proc AS p WHERE p.pronamespace = 'lead_gen'::regnamespace AND p.prosecdef
+ORDER BY p.oid::regprocedure::text;

@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "lead_gen.h"
+#include "program_entry.h"
 #include "restore.h"
 #include "segment_write.h"
 #include "trigger.h"
@@ -290,6 +291,10 @@ lead_gen_segment_member_changed(PG_FUNCTION_ARGS)
 	}
 	record(old, oldcause, oldkept, nold, "left");
 	record(new, newcause, newkept, nnew, "joined");
+	/* a static segment a program enters from: added by hand is a join */
+	for (int i = 0; i < nnew; i++)
+		if (!moved && newkept[i] && program_segment_watched(new[i].segment_id))
+			program_segment_joined(new[i].segment_id, new[i].lead_id);
 	SPI_finish();
 	return PointerGetDatum(NULL);
 }

@@ -40,6 +40,7 @@
 
 #include "config.h"
 #include "lead_gen.h"
+#include "program_entry.h"
 #include "segment_write.h"
 #include "trigger.h"
 
@@ -78,6 +79,8 @@ struct SegmentWriter
 	TupleTableSlot *history_slot;
 	Relation	member_key;		/* the primary key (segment_id, lead_id) */
 	int64		written;
+	int			nentries;		/* joins a program watches, run at the end */
+	int64	   (*entries)[2];
 };
 
 static void
@@ -206,6 +209,14 @@ segment_writer_join(SegmentWriter *w, int64 segment_id, int64 lead_id)
 		slot->tts_isnull[tables.m_joined - 1] = false;
 	insert_row(w, w->member_info, slot);
 	record(w, segment_id, lead_id, "joined");
+	if (program_segment_watched(segment_id))
+	{
+		w->entries = w->entries ? repalloc(w->entries, (w->nentries + 1) * sizeof(*w->entries))
+			: palloc(sizeof(*w->entries));
+		w->entries[w->nentries][0] = segment_id;
+		w->entries[w->nentries][1] = lead_id;
+		w->nentries++;
+	}
 }
 
 /*
@@ -266,8 +277,12 @@ segment_writer_end(SegmentWriter *w)
 	table_close(w->history, RowExclusiveLock);
 	table_close(w->member, RowExclusiveLock);
 	FreeExecutorState(w->estate);
-	pfree(w);
 	/* what follows in this command (the next row of a bulk insert) sees the change */
 	CommandCounterIncrement();
+	for (int i = 0; i < w->nentries; i++)
+		program_segment_joined(w->entries[i][0], w->entries[i][1]);
+	if (w->nentries > 0)
+		CommandCounterIncrement();
+	pfree(w);
 	return written;
 }

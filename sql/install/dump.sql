@@ -35,6 +35,13 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.duplicate_dismissal', ''
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_member', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_history', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.content', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.program', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.program_step', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.enrollment', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.suppression', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_lead_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity_activity_id_seq', '');
@@ -42,3 +49,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_change_stage_chang
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.visitor_activity_visitor_activity_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_segment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_history_segment_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.program_program_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.enrollment_enrollment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox_message_id_seq', '');

@@ -47,7 +47,14 @@ BEGIN
 					 || '{"attributes": {}}',
 		reason = NULL
 	WHERE m.winner = target;
+	-- messages carry the person's name and address: nothing more goes out
+	UPDATE @extschema@.outbox AS o
+	SET fields = '{}',
+		status = CASE WHEN o.status = 'pending' THEN 'skipped' ELSE o.status END,
+		skip_reason = CASE WHEN o.status = 'pending' THEN 'forgotten' ELSE o.skip_reason END,
+		visible_at = CASE WHEN o.status = 'pending' THEN NULL ELSE o.visible_at END
+	WHERE o.lead_id = target AND (o.fields <> '{}' OR o.status = 'pending');
 END
 $$;
 COMMENT ON FUNCTION @extschema@.forget(bigint) IS
-	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties (form fields included), its history''s reasons, its visitor ids and what lead_merge keeps of the leads merged into it; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right. A merged id forgets the lead it was merged into';
+	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties (form fields included), its history''s reasons, its visitor ids, what lead_merge keeps of the leads merged into it and the fields of its messages (those not yet handed out are skipped); keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right. A merged id forgets the lead it was merged into';

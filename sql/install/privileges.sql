@@ -48,11 +48,21 @@ BEGIN
 	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
 		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin') THEN
+	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin', 'sender') THEN
 		RAISE EXCEPTION 'unknown access level "%"', access
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer, admin and sender.';
 	END IF;
 	PERFORM @extschema@.check_access_owner('grant');
+	-- senders (and admins): claim, ack and fail messages; senders read nothing
+	IF access IN ('sender', 'admin') THEN
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.claim_messages(text, integer, interval), '
+					   '@extschema@.ack_message(bigint, text), @extschema@.fail_message(bigint, text, timestamptz) TO %I',
+					   role_name);
+	END IF;
+	IF access = 'sender' THEN
+		EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
+		RETURN;
+	END IF;
 	-- readers: every table and view (scores, reports and triggers read the configuration)
 	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
 	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
@@ -68,6 +78,10 @@ BEGIN
 		-- lead_gen, see segment_member_changed) and the history of that
 		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.segment_member TO %I', role_name);
 		EXECUTE format('GRANT INSERT ON @extschema@.segment_history TO %I', role_name);
+		-- enrolling by hand; the suppressions their delivery events add
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.enroll(bigint, text), '
+					   '@extschema@.unenroll(bigint, text) TO %I', role_name);
+		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.suppression TO %I', role_name);
 		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
 					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq, '
 					   '@extschema@.visitor_activity_visitor_activity_id_seq, '
@@ -89,11 +103,19 @@ BEGIN
 		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_segment_id_seq TO %I', role_name);
 		EXECUTE format('GRANT UPDATE (lead_id) ON @extschema@.segment_member TO %I', role_name);
 		EXECUTE format('GRANT DELETE ON @extschema@.segment_history TO %I', role_name);
+		-- programs: defined and run by admins; a merge moves enrolments and
+		-- messages, forget() erases what messages carry
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.program, @extschema@.program_step, '
+					   '@extschema@.content, @extschema@.outbox_settings TO %I', role_name);
+		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.program_program_id_seq TO %I', role_name);
+		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.advance_batch(integer) TO %I', role_name);
+		EXECUTE format('GRANT UPDATE (lead_id), DELETE ON @extschema@.enrollment, @extschema@.suppression TO %I', role_name);
+		EXECUTE format('GRANT UPDATE (lead_id, fields, status, skip_reason, visible_at), DELETE ON @extschema@.outbox TO %I', role_name);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
-	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify, keep static segments), admin (also change scoring rules, profiles and the stage machine, define segments, force stage moves, delete, merge and forget leads, run rescore and recompute_all)';
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify, keep static segments, enroll leads in programs), admin (also change scoring rules, profiles and the stage machine, define segments and programs, force stage moves, delete, merge and forget leads, run rescore, recompute_all and advance_programs), sender (claim, ack and fail outbox messages, and nothing else; admins may too)';
 
 CREATE FUNCTION @extschema@.revoke_access(role_name name)
 RETURNS void
@@ -106,6 +128,10 @@ BEGIN
 	END IF;
 	PERFORM @extschema@.check_access_owner('revoke');
 	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
+	EXECUTE format('REVOKE EXECUTE ON FUNCTION @extschema@.claim_messages(text, integer, interval), '
+				   '@extschema@.ack_message(bigint, text), @extschema@.fail_message(bigint, text, timestamptz), '
+				   '@extschema@.enroll(bigint, text), @extschema@.unenroll(bigint, text), '
+				   '@extschema@.advance_batch(integer) FROM %I', role_name);
 	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);
 	EXECUTE format('REVOKE USAGE ON SCHEMA @extschema@ FROM %I', role_name);
 END
