@@ -139,9 +139,13 @@ SELECT pg_temp.try(format('SELECT lead_gen.fail_message(%s, %L)', message_id, 'a
 FROM outbox WHERE lead_id = 9703 AND step = 1;
 UPDATE outbox SET visible_at = now() - interval '1 second' WHERE lead_id IN (9703, 9704) AND step = 1;
 SELECT lead_id, attempts, claimed_by FROM claim_messages('w4', 10) ORDER BY lead_id;
+-- the worker whose lease ran out holds them no more; the new holder may say
+SELECT pg_temp.try(format('SELECT lead_gen.ack_message(%s, %L, %L)', message_id, 'late', 'w1')) AS old_holder_acks,
+	   pg_temp.try(format('SELECT lead_gen.fail_message(%s, %L, NULL, %L)', message_id, 'late', 'w2')) AS old_holder_fails
+FROM outbox WHERE lead_id = 9703 AND step = 1;
 -- the retry ran out of attempts: dead, and reported
 UPDATE outbox_settings SET max_attempts = 2;
-SELECT fail_message(message_id, 'mailbox full') FROM outbox WHERE lead_id = 9703 AND step = 1;
+SELECT fail_message(message_id, 'mailbox full', worker => 'w4') FROM outbox WHERE lead_id = 9703 AND step = 1;
 SELECT status, visible_at, last_error FROM outbox WHERE lead_id = 9703 AND step = 1;
 SELECT fail_message(message_id, 'timeout', now() + interval '1 hour') FROM outbox WHERE lead_id = 9704 AND step = 1;
 SELECT status, visible_at > now() + interval '59 minutes' AS retry_at_kept FROM outbox WHERE lead_id = 9704 AND step = 1;

@@ -56,7 +56,7 @@ BEGIN
 	-- senders (and admins): claim, ack and fail messages; senders read nothing
 	IF access IN ('sender', 'admin') THEN
 		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.claim_messages(text, integer, interval), '
-					   '@extschema@.ack_message(bigint, text), @extschema@.fail_message(bigint, text, timestamptz) TO %I',
+					   '@extschema@.ack_message(bigint, text, text), @extschema@.fail_message(bigint, text, timestamptz, text) TO %I',
 					   role_name);
 	END IF;
 	IF access = 'sender' THEN
@@ -129,7 +129,7 @@ BEGIN
 	PERFORM @extschema@.check_access_owner('revoke');
 	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
 	EXECUTE format('REVOKE EXECUTE ON FUNCTION @extschema@.claim_messages(text, integer, interval), '
-				   '@extschema@.ack_message(bigint, text), @extschema@.fail_message(bigint, text, timestamptz), '
+				   '@extschema@.ack_message(bigint, text, text), @extschema@.fail_message(bigint, text, timestamptz, text), '
 				   '@extschema@.enroll(bigint, text), @extschema@.unenroll(bigint, text), '
 				   '@extschema@.advance_batch(integer) FROM %I', role_name);
 	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);

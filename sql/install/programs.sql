@@ -1004,7 +1004,7 @@ COMMENT ON FUNCTION @extschema@.claim_messages(text, integer, interval) IS
 	'Hands a sender up to max messages that are due, hidden from other claims for the lease (SKIP LOCKED: workers never wait for each other); skips (and records) those whose lead unsubscribed, is suppressed on the channel or forgotten, and holds back marketing messages over the frequency cap';
 REVOKE ALL ON FUNCTION @extschema@.claim_messages(text, integer, interval) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.claimed_message(message_id bigint)
+CREATE FUNCTION @extschema@.claimed_message(message_id bigint, worker text)
 RETURNS @extschema@.outbox
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1025,14 +1025,20 @@ BEGIN
 				  DETAIL = format('It is %s.', m.status),
 				  HINT = 'Only a message handed out by claim_messages() and not yet acked or failed can be.';
 	END IF;
+	-- after its lease ran out another worker may hold it: only that one may say
+	IF worker IS NOT NULL AND m.claimed_by IS DISTINCT FROM worker THEN
+		RAISE EXCEPTION 'message % is held by another worker', message_id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+				  DETAIL = 'Its lease ran out and another worker claimed it.';
+	END IF;
 	RETURN m;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.claimed_message(bigint) IS
-	'Internal: the claimed message of this id, locked (P0002 if there is none, 55000 if it is not claimed)';
-REVOKE ALL ON FUNCTION @extschema@.claimed_message(bigint) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.claimed_message(bigint, text) IS
+	'Internal: the claimed message of this id, locked (P0002 if there is none, 55000 if it is not claimed, or claimed last by another worker than a worker given)';
+REVOKE ALL ON FUNCTION @extschema@.claimed_message(bigint, text) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.ack_message(message_id bigint, provider_ref text DEFAULT NULL)
+CREATE FUNCTION @extschema@.ack_message(message_id bigint, provider_ref text DEFAULT NULL, worker text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1041,17 +1047,18 @@ BEGIN
 	IF length(provider_ref) > 500 THEN
 		RAISE EXCEPTION 'provider_ref is at most 500 characters' USING ERRCODE = 'string_data_right_truncation';
 	END IF;
-	PERFORM @extschema@.claimed_message(message_id);
+	PERFORM @extschema@.claimed_message(message_id, worker);
 	UPDATE @extschema@.outbox AS o
 	SET status = 'sent', sent_at = now(), provider_ref = ack_message.provider_ref, visible_at = NULL
 	WHERE o.message_id = ack_message.message_id;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.ack_message(bigint, text) IS
-	'A sender reports a claimed message sent, with the provider''s reference; errors if the message is not claimed (55000) or does not exist (P0002)';
-REVOKE ALL ON FUNCTION @extschema@.ack_message(bigint, text) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.ack_message(bigint, text, text) IS
+	'A sender reports a claimed message sent, with the provider''s reference; errors if the message is not claimed (55000), was claimed last by another worker than the worker given (55000) or does not exist (P0002)';
+REVOKE ALL ON FUNCTION @extschema@.ack_message(bigint, text, text) FROM PUBLIC;
 
-CREATE FUNCTION @extschema@.fail_message(message_id bigint, error text, retry_at timestamptz DEFAULT NULL)
+CREATE FUNCTION @extschema@.fail_message(message_id bigint, error text, retry_at timestamptz DEFAULT NULL,
+	worker text DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -1063,7 +1070,7 @@ BEGIN
 	IF retry_at IN ('infinity', '-infinity') THEN
 		RAISE EXCEPTION 'retry_at must be finite' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	m := @extschema@.claimed_message(message_id);
+	m := @extschema@.claimed_message(message_id, worker);
 	SELECT * INTO cfg FROM @extschema@.outbox_settings;
 	IF m.attempts >= cfg.max_attempts THEN
 		UPDATE @extschema@.outbox AS o
@@ -1078,9 +1085,9 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.fail_message(bigint, text, timestamptz) IS
-	'A sender reports a claimed message failed: it is handed out again at retry_at (NULL: after retry_delay, doubling per attempt), or dead after max_attempts claims';
-REVOKE ALL ON FUNCTION @extschema@.fail_message(bigint, text, timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION @extschema@.fail_message(bigint, text, timestamptz, text) IS
+	'A sender reports a claimed message failed: it is handed out again at retry_at (NULL: after retry_delay, doubling per attempt, at most a day), or dead after max_attempts claims; errors as ack_message() does';
+REVOKE ALL ON FUNCTION @extschema@.fail_message(bigint, text, timestamptz, text) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- Reports
