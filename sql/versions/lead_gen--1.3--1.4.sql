@@ -2612,7 +2612,7 @@ CREATE TABLE @extschema@.enrollment (
 	CONSTRAINT enrollment_ended_check CHECK ((status = 'active') = (ended_at IS NULL))
 );
 -- advance_programs() visits only the enrolments whose next step is due
-CREATE INDEX enrollment_due_idx ON @extschema@.enrollment (next_at) WHERE next_at IS NOT NULL;
+CREATE INDEX enrollment_due_idx ON @extschema@.enrollment (next_at, enrollment_id) WHERE next_at IS NOT NULL;
 CREATE INDEX enrollment_lead_idx ON @extschema@.enrollment (lead_id);
 COMMENT ON TABLE @extschema@.enrollment IS
 	'A lead''s way through a program: its next step and when it is due, and how it ended (completed the steps, converted: met the goal, exited: taken out). Written by lead_gen alone';
@@ -2648,8 +2648,9 @@ CREATE TABLE @extschema@.outbox (
 	CONSTRAINT outbox_visible_check CHECK ((visible_at IS NOT NULL) = (status IN ('pending', 'claimed'))),
 	CONSTRAINT outbox_skip_check CHECK ((skip_reason IS NOT NULL) = (status = 'skipped'))
 );
--- claim_messages() reads the messages visible now, oldest first
-CREATE INDEX outbox_visible_idx ON @extschema@.outbox (visible_at) WHERE visible_at IS NOT NULL;
+-- claim_messages() reads the messages visible now, oldest first, in the
+-- index order (no sort of every due message per claim)
+CREATE INDEX outbox_visible_idx ON @extschema@.outbox (visible_at, message_id) WHERE visible_at IS NOT NULL;
 -- the frequency cap counts a lead's recent messages
 CREATE INDEX outbox_lead_idx ON @extschema@.outbox (lead_id, claimed_at);
 CREATE INDEX outbox_program_idx ON @extschema@.outbox (program_id, step);
