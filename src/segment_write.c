@@ -80,6 +80,7 @@ struct SegmentWriter
 	Relation	member_key;		/* the primary key (segment_id, lead_id) */
 	int64		written;
 	int			nentries;		/* joins a program watches, run at the end */
+	int			maxentries;
 	int64	   (*entries)[2];
 };
 
@@ -211,8 +212,14 @@ segment_writer_join(SegmentWriter *w, int64 segment_id, int64 lead_id)
 	record(w, segment_id, lead_id, "joined");
 	if (program_segment_watched(segment_id))
 	{
-		w->entries = w->entries ? repalloc(w->entries, (w->nentries + 1) * sizeof(*w->entries))
-			: palloc(sizeof(*w->entries));
+		if (w->nentries == w->maxentries)
+		{
+			/* doubling: a rebuild may enrol a million leads */
+			w->maxentries = w->maxentries ? w->maxentries * 2 : 16;
+			w->entries = w->entries
+				? repalloc_huge(w->entries, w->maxentries * sizeof(*w->entries))
+				: palloc(w->maxentries * sizeof(*w->entries));
+		}
 		w->entries[w->nentries][0] = segment_id;
 		w->entries[w->nentries][1] = lead_id;
 		w->nentries++;

@@ -229,4 +229,54 @@ JOIN lead_gen.segment AS s USING (segment_id) WHERE h.lead_id = :sam ORDER BY h.
 SELECT leads_in, leads, reached_sql, round(sql_rate::numeric, 3) AS sql_rate
 FROM lead_gen.segment_conversion('engaged_saas');
 
+\echo '== A welcome series for newsletter signups (lead_gen.create_program): joining the segment enrols, in the same transaction'
+SELECT lead_gen.define_content('welcome', description => 'Welcome, and what to read first'),
+	   lead_gen.define_content('tips', description => 'Three things teams do first'),
+	   lead_gen.define_content('nudge', description => 'Did you see our welcome?');
+SELECT lead_gen.create_segment('newsletter_signups', 'count(newsletter_signup within 1 days) >= 1 and consent = subscribed') AS newsletter_signups;
+SELECT lead_gen.create_program('welcome_series', '[
+	{"send": "welcome"},
+	{"wait": "2 seconds"},
+	{"branch": "count(email_open within 7 days) >= 1", "then": "tips"},
+	{"send": "nudge"},
+	{"wait": "1 day"},
+	{"label": "tips", "send": "tips"}
+]', entry => 'newsletter_signups', goal => 'stage in (sql, opportunity, customer)', holdout => 0.2) AS welcome_series;
+INSERT INTO lead_gen.lead (email, first_name, company_name, consent)
+SELECT 'reader' || g || '@news.example', 'Reader' || g, 'News Co ' || g, 'subscribed' FROM generate_series(1, 40) AS g;
+INSERT INTO lead_gen.activity (lead_id, kind)
+SELECT lead_id, 'newsletter_signup' FROM lead_gen.lead WHERE email LIKE 'reader%@news.example';
+SELECT holdout, count(*) AS enrolled FROM lead_gen.enrollment GROUP BY holdout ORDER BY holdout;
+
+\echo '== The scheduled job (lead_gen.advance_programs) runs what is due; a sender claims, sends and acks; some open, some click, one unsubscribes'
+CALL lead_gen.advance_programs();
+SELECT count(lead_gen.ack_message(m.message_id, 'smtp-' || m.message_id, 'demo-sender')) AS sent
+FROM lead_gen.claim_messages('demo-sender', 100) AS m;
+INSERT INTO lead_gen.activity (lead_id, kind, properties)
+SELECT o.lead_id, k.kind, jsonb_build_object('message_id', o.message_id)
+FROM lead_gen.outbox AS o
+JOIN LATERAL (VALUES ('email_open'), ('email_click')) AS k(kind) ON k.kind = 'email_open' OR o.lead_id % 3 = 0
+WHERE o.content_key = 'welcome' AND o.lead_id % 2 = 0;
+INSERT INTO lead_gen.activity (lead_id, kind, properties)
+SELECT o.lead_id, 'unsubscribe', jsonb_build_object('message_id', o.message_id)
+FROM lead_gen.outbox AS o WHERE o.content_key = 'welcome' AND o.lead_id % 2 = 1 ORDER BY o.lead_id LIMIT 1;
+
+\echo '== Two seconds pass: openers get the tips, the others a nudge, and the unsubscribed nothing; some readers become SQLs'
+SELECT pg_sleep(2.5);
+CALL lead_gen.advance_programs();
+SELECT count(lead_gen.ack_message(m.message_id, 'smtp-' || m.message_id, 'demo-sender')) AS sent
+FROM lead_gen.claim_messages('demo-sender', 100) AS m;
+SELECT count(*) AS became_sql FROM (
+	SELECT lead_gen.transition(l.lead_id, 'sql', 'asked for a demo', force => true)
+	FROM lead_gen.lead AS l WHERE l.email LIKE 'reader%@news.example' AND l.lead_id % 4 = 0) AS t;
+SELECT content_key, status, skip_reason, count(*) FROM lead_gen.outbox GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+
+\echo '== The program report (lead_gen.program_report), and whether it works: members against the held-out (lead_gen.program_lift)'
+SELECT step, content_key, messages, sent, skipped, opened, clicked, unsubscribed, reached_goal
+FROM lead_gen.program_report('welcome_series');
+SELECT members, members_converted, round(member_rate::numeric, 2) AS member_rate,
+	   holdouts, holdouts_converted, round(holdout_rate::numeric, 2) AS holdout_rate,
+	   round(lift::numeric, 2) AS lift, round(lift_low::numeric, 2) AS lift_low, round(lift_high::numeric, 2) AS lift_high
+FROM lead_gen.program_lift('welcome_series');
+
 \echo '== the demo tour is over'
