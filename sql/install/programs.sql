@@ -861,49 +861,19 @@ COMMENT ON PROCEDURE @extschema@.advance_programs(integer, bigint) IS
 	'Runs every enrolment whose next step is due up to its next wait or its end, batch_size per transaction (each commits); two runs at once share the work. Returns how many enrolments it advanced';
 
 CREATE FUNCTION @extschema@.schedule_programs(schedule text DEFAULT '* * * * *')
-RETURNS bigint LANGUAGE plpgsql
+RETURNS bigint LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	job bigint;
-BEGIN
-	IF schedule IS NULL THEN
-		RAISE EXCEPTION 'schedule must not be null'
-			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Give a cron schedule such as ''* * * * *'', or leave it out for that default.';
-	END IF;
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
-		RAISE EXCEPTION 'pg_cron is not installed in this database'
-			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and run CREATE EXTENSION pg_cron; or CALL lead_gen.advance_programs() from any scheduler.';
-	END IF;
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
-		INTO job USING 'lead_gen_programs', schedule, 'CALL lead_gen.advance_programs()';
-	RETURN job;
-END
+	SELECT @extschema@.cron_schedule('lead_gen_programs', schedule, 'CALL lead_gen.advance_programs()', '* * * * *')
 $$;
 COMMENT ON FUNCTION @extschema@.schedule_programs(text) IS
 	'Schedules CALL lead_gen.advance_programs() with pg_cron as the job lead_gen_programs (again: replaces it), running as the current user; returns the job id';
 
 CREATE FUNCTION @extschema@.unschedule_programs()
-RETURNS boolean LANGUAGE plpgsql
+RETURNS boolean LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-	done boolean;
-BEGIN
-	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
-		RAISE EXCEPTION 'pg_cron is not installed in this database'
-			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'Nothing can have been scheduled with pg_cron here.';
-	END IF;
-	EXECUTE 'SELECT EXISTS (SELECT FROM cron.job WHERE jobname = $1 AND username = current_user)'
-		INTO done USING 'lead_gen_programs';
-	IF done THEN
-		EXECUTE 'SELECT cron.unschedule($1)' USING 'lead_gen_programs';
-	END IF;
-	RETURN done;
-END
+	SELECT @extschema@.cron_unschedule('lead_gen_programs')
 $$;
 COMMENT ON FUNCTION @extschema@.unschedule_programs() IS
 	'Removes the pg_cron job lead_gen_programs of the current user; false if there was none';
@@ -923,7 +893,7 @@ AS $$
 DECLARE
 	m @extschema@.outbox;
 	cfg @extschema@.outbox_settings;
-	blocked text;
+	capped boolean;
 	recent integer;
 	oldest timestamptz;
 	handed integer := 0;
@@ -943,51 +913,72 @@ BEGIN
 		RAISE EXCEPTION 'lease must be 1 second to 1 day, not %', lease USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT * INTO cfg FROM @extschema@.outbox_settings;
+	capped := cfg.cap_messages IS NOT NULL;
 	-- Lock no more rows than are still wanted (a row locked and not handed
 	-- out would be hidden from other workers until this transaction ends);
-	-- take more while some were skipped, held back or passed by.
+	-- take more while some were skipped, held back or passed by.  One
+	-- statement skips the blocked and claims the rest, but for marketing
+	-- messages under a frequency cap: those come back locked and unchanged,
+	-- to be decided one by one below.
 	<<batches>>
 	LOOP
 		picked := 0;
-		FOR m IN SELECT * FROM @extschema@.outbox AS o
-				 WHERE o.visible_at <= now() AND o.message_id <> ALL (passed)
-				 ORDER BY o.visible_at, o.message_id
-				 LIMIT max - handed
-				 FOR UPDATE SKIP LOCKED LOOP
+		FOR m IN WITH p AS (
+					SELECT o.message_id,
+						   -- consent and suppression as they are now, not as when it was written
+						   CASE WHEN l.forgotten_at IS NOT NULL THEN 'forgotten'
+								WHEN o.policy = 'marketing' AND l.consent = 'unsubscribed' THEN 'unsubscribed'
+								WHEN EXISTS (SELECT FROM @extschema@.suppression AS s
+											 WHERE s.lead_id = o.lead_id AND s.channel = o.channel
+											   AND (o.policy = 'marketing' OR s.reason = 'hard_bounce')) THEN 'suppressed'
+						   END AS blocked,
+						   capped AND o.policy = 'marketing' AS one_by_one
+					FROM @extschema@.outbox AS o
+					JOIN @extschema@.lead AS l ON l.lead_id = o.lead_id
+					WHERE o.visible_at <= now() AND o.message_id <> ALL (passed)
+					ORDER BY o.visible_at, o.message_id
+					LIMIT max - handed
+					FOR UPDATE OF o SKIP LOCKED),
+				 u AS (
+					UPDATE @extschema@.outbox AS o
+					SET status = CASE WHEN p.blocked IS NULL THEN 'claimed' ELSE 'skipped' END,
+						skip_reason = p.blocked,
+						visible_at = CASE WHEN p.blocked IS NULL THEN now() + lease END,
+						claimed_by = CASE WHEN p.blocked IS NULL THEN worker ELSE o.claimed_by END,
+						claimed_at = CASE WHEN p.blocked IS NULL THEN now() ELSE o.claimed_at END,
+						attempts = o.attempts + CASE WHEN p.blocked IS NULL THEN 1 ELSE 0 END
+					FROM p
+					WHERE o.message_id = p.message_id AND (p.blocked IS NOT NULL OR NOT p.one_by_one)
+					RETURNING o.*)
+				 SELECT * FROM u
+				 UNION ALL
+				 SELECT o.* FROM @extschema@.outbox AS o JOIN p ON p.message_id = o.message_id
+				 WHERE p.blocked IS NULL AND p.one_by_one LOOP
 			picked := picked + 1;
-			-- consent and suppression as they are now, not as when it was written
-			SELECT CASE
-				WHEN l.forgotten_at IS NOT NULL THEN 'forgotten'
-				WHEN m.policy = 'marketing' AND l.consent = 'unsubscribed' THEN 'unsubscribed'
-				WHEN EXISTS (SELECT FROM @extschema@.suppression AS s
-							 WHERE s.lead_id = m.lead_id AND s.channel = m.channel
-							   AND (m.policy = 'marketing' OR s.reason = 'hard_bounce')) THEN 'suppressed' END
-			INTO blocked
-			FROM @extschema@.lead AS l WHERE l.lead_id = m.lead_id;
-			IF blocked IS NOT NULL THEN
-				UPDATE @extschema@.outbox AS o SET status = 'skipped', skip_reason = blocked, visible_at = NULL
-				WHERE o.message_id = m.message_id;
+			IF m.visible_at IS NULL THEN		-- skipped
+				CONTINUE;
+			ELSIF m.visible_at > now() THEN		-- claimed
+				RETURN NEXT m;
+				handed := handed + 1;
 				CONTINUE;
 			END IF;
-			IF m.policy = 'marketing' AND cfg.cap_messages IS NOT NULL THEN
-				-- one claim at a time decides a lead's cap; another claim passes
-				-- the lead by for now (like SKIP LOCKED)
-				IF NOT pg_try_advisory_xact_lock(
-					((m.lead_id >> 32)::integer) # 1818588274,
-					((m.lead_id & 4294967295) - 2147483648)::integer) THEN
-					passed := passed || m.message_id;
-					CONTINUE;
-				END IF;
-				SELECT count(*), min(coalesce(o.sent_at, o.claimed_at)) INTO recent, oldest
-				FROM @extschema@.outbox AS o
-				WHERE o.lead_id = m.lead_id AND o.policy = 'marketing' AND o.message_id <> m.message_id
-				  AND o.claimed_at > now() - cfg.cap_window
-				  AND (o.status = 'sent' OR (o.status = 'claimed' AND o.visible_at > now()));
-				IF recent >= cfg.cap_messages THEN
-					UPDATE @extschema@.outbox AS o SET visible_at = oldest + cfg.cap_window
-					WHERE o.message_id = m.message_id;
-					CONTINUE;
-				END IF;
+			-- one claim at a time decides a lead's cap; another claim passes
+			-- the lead by for now (like SKIP LOCKED)
+			IF NOT pg_try_advisory_xact_lock(
+				((m.lead_id >> 32)::integer) # 1818588274,
+				((m.lead_id & 4294967295) - 2147483648)::integer) THEN
+				passed := passed || m.message_id;
+				CONTINUE;
+			END IF;
+			SELECT count(*), min(coalesce(o.sent_at, o.claimed_at)) INTO recent, oldest
+			FROM @extschema@.outbox AS o
+			WHERE o.lead_id = m.lead_id AND o.policy = 'marketing' AND o.message_id <> m.message_id
+			  AND o.claimed_at > now() - cfg.cap_window
+			  AND (o.status = 'sent' OR (o.status = 'claimed' AND o.visible_at > now()));
+			IF recent >= cfg.cap_messages THEN
+				UPDATE @extschema@.outbox AS o SET visible_at = oldest + cfg.cap_window
+				WHERE o.message_id = m.message_id;
+				CONTINUE;
 			END IF;
 			UPDATE @extschema@.outbox AS o
 			SET status = 'claimed', claimed_by = worker, claimed_at = now(), attempts = o.attempts + 1,
@@ -1048,10 +1039,16 @@ BEGIN
 	IF length(provider_ref) > 500 THEN
 		RAISE EXCEPTION 'provider_ref is at most 500 characters' USING ERRCODE = 'string_data_right_truncation';
 	END IF;
-	PERFORM @extschema@.claimed_message(message_id, worker);
 	UPDATE @extschema@.outbox AS o
 	SET status = 'sent', sent_at = now(), provider_ref = ack_message.provider_ref, visible_at = NULL
-	WHERE o.message_id = ack_message.message_id;
+	WHERE o.message_id = ack_message.message_id AND o.status = 'claimed'
+	  AND (ack_message.worker IS NULL OR o.claimed_by = ack_message.worker);
+	IF NOT FOUND THEN
+		-- says why (and raises)
+		PERFORM @extschema@.claimed_message(message_id, worker);
+		RAISE EXCEPTION 'message % changed while it was acked', message_id
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.ack_message(bigint, text, text) IS

@@ -541,7 +541,9 @@ $$;
 COMMENT ON PROCEDURE @extschema@.rescore(integer, bigint) IS
 	'Applies decay as of now: updates temperature (and what follows from it) of exactly the leads whose next_change_at has come, in batches that commit; first recomputes everyone if the rules or the stage machine changed; then flags new SLA breaches. Returns how many leads it touched';
 
-CREATE FUNCTION @extschema@.schedule_rescore(schedule text DEFAULT '*/5 * * * *')
+-- pg_cron jobs of lead_gen (rescore, programs): one named job each, run as
+-- the user who scheduled it
+CREATE FUNCTION @extschema@.cron_schedule(job_name text, schedule text, command text, example text)
 RETURNS bigint LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -551,23 +553,22 @@ BEGIN
 	IF schedule IS NULL THEN
 		RAISE EXCEPTION 'schedule must not be null'
 			USING ERRCODE = 'null_value_not_allowed',
-				  HINT = 'Give a cron schedule such as ''*/5 * * * *'', or leave it out for that default.';
+				  HINT = format('Give a cron schedule such as ''%s'', or leave it out for that default.', example);
 	END IF;
 	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'feature_not_supported',
-				  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and run CREATE EXTENSION pg_cron; or CALL lead_gen.rescore() from any scheduler.';
+				  HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, and run CREATE EXTENSION pg_cron; or %s from any scheduler.', command);
 	END IF;
 	-- a named job: scheduling again replaces it; it runs as the current user
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
-		INTO job USING 'lead_gen_rescore', schedule, 'CALL lead_gen.rescore()';
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job USING job_name, schedule, command;
 	RETURN job;
 END
 $$;
-COMMENT ON FUNCTION @extschema@.schedule_rescore(text) IS
-	'Schedules CALL lead_gen.rescore() with pg_cron as the job lead_gen_rescore (again: replaces it), running as the current user; returns the job id';
+COMMENT ON FUNCTION @extschema@.cron_schedule(text, text, text, text) IS
+	'Internal: schedules a command with pg_cron as a named job of the current user (again: replaces it); returns the job id';
 
-CREATE FUNCTION @extschema@.unschedule_rescore()
+CREATE FUNCTION @extschema@.cron_unschedule(job_name text)
 RETURNS boolean LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -580,12 +581,30 @@ BEGIN
 				  HINT = 'Nothing can have been scheduled with pg_cron here.';
 	END IF;
 	EXECUTE 'SELECT EXISTS (SELECT FROM cron.job WHERE jobname = $1 AND username = current_user)'
-		INTO done USING 'lead_gen_rescore';
+		INTO done USING job_name;
 	IF done THEN
-		EXECUTE 'SELECT cron.unschedule($1)' USING 'lead_gen_rescore';
+		EXECUTE 'SELECT cron.unschedule($1)' USING job_name;
 	END IF;
 	RETURN done;
 END
+$$;
+COMMENT ON FUNCTION @extschema@.cron_unschedule(text) IS
+	'Internal: removes the named pg_cron job of the current user; false if there was none';
+
+CREATE FUNCTION @extschema@.schedule_rescore(schedule text DEFAULT '*/5 * * * *')
+RETURNS bigint LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT @extschema@.cron_schedule('lead_gen_rescore', schedule, 'CALL lead_gen.rescore()', '*/5 * * * *')
+$$;
+COMMENT ON FUNCTION @extschema@.schedule_rescore(text) IS
+	'Schedules CALL lead_gen.rescore() with pg_cron as the job lead_gen_rescore (again: replaces it), running as the current user; returns the job id';
+
+CREATE FUNCTION @extschema@.unschedule_rescore()
+RETURNS boolean LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT @extschema@.cron_unschedule('lead_gen_rescore')
 $$;
 COMMENT ON FUNCTION @extschema@.unschedule_rescore() IS
 	'Removes the pg_cron job lead_gen_rescore of the current user; false if there was none';
