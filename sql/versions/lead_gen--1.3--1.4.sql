@@ -2720,7 +2720,9 @@ CREATE TABLE @extschema@.outbox (
 CREATE INDEX outbox_visible_idx ON @extschema@.outbox (visible_at, message_id) WHERE visible_at IS NOT NULL;
 -- the frequency cap counts a lead's recent messages
 CREATE INDEX outbox_lead_idx ON @extschema@.outbox (lead_id, claimed_at);
-CREATE INDEX outbox_program_idx ON @extschema@.outbox (program_id, step);
+-- no index by program: every claim and ack writes a new version into every
+-- index (visible_at changes, so no HOT update), and the reports read the
+-- whole outbox anyway
 COMMENT ON TABLE @extschema@.outbox IS
 	'Messages for a sender: one per enrolment and send step at most. pending -> claimed (hidden for a lease) -> sent (acked), or back to pending (failed, or the lease ran out), dead after max_attempts failures, skipped when consent, suppression, the goal or an exit stopped it. Written by lead_gen alone';
 COMMENT ON COLUMN @extschema@.outbox.fields IS 'The personalisation fields for the template: the lead''s name, e-mail, company, job title and attributes as of when the step ran';
