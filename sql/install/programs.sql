@@ -737,6 +737,12 @@ DECLARE
 	zone text;
 	moves integer;
 	problem text;
+	-- the program of the enrolment before, its steps and their content by
+	-- step number (a batch is mostly one program's)
+	cached bigint;
+	r record;
+	steps @extschema@.program_step[];
+	contents @extschema@.content[];
 BEGIN
 	FOR e IN SELECT * FROM @extschema@.enrollment AS x
 			 WHERE x.next_at <= now()
@@ -744,16 +750,26 @@ BEGIN
 			 LIMIT batch_size
 			 FOR UPDATE SKIP LOCKED LOOP
 		n := n + 1;
-		SELECT * INTO p FROM @extschema@.program AS x WHERE x.program_id = e.program_id;
+		IF cached IS DISTINCT FROM e.program_id THEN
+			SELECT * INTO p FROM @extschema@.program AS x WHERE x.program_id = e.program_id;
+			steps := '{}';
+			contents := '{}';
+			FOR r IN SELECT x AS st, y AS ct FROM @extschema@.program_step AS x
+					 LEFT JOIN @extschema@.content AS y ON y.content_key = x.content_key
+					 WHERE x.program_id = e.program_id LOOP
+				steps[(r.st).step] := r.st;
+				contents[(r.st).step] := r.ct;
+			END LOOP;
+			cached := e.program_id;
+		END IF;
 		SELECT * INTO l FROM @extschema@.lead AS x WHERE x.lead_id = e.lead_id;
 		at_step := e.step;
 		next_time := NULL;
 		moves := 0;
 		problem := NULL;
 		LOOP
-			SELECT * INTO s FROM @extschema@.program_step AS x
-			WHERE x.program_id = e.program_id AND x.step = at_step;
-			EXIT WHEN NOT FOUND;	-- past the last step: completed
+			s := steps[at_step];
+			EXIT WHEN s.step IS NULL;	-- past the last step: completed
 			moves := moves + 1;
 			IF moves > 1000 THEN	-- the steps were checked for cycles without a wait
 				RAISE EXCEPTION 'program "%" went round more than 1000 steps without a wait', p.name
@@ -761,7 +777,7 @@ BEGIN
 			END IF;
 			CASE s.kind
 			WHEN 'send' THEN
-				SELECT * INTO c FROM @extschema@.content AS x WHERE x.content_key = s.content_key;
+				c := contents[s.step];
 				INSERT INTO @extschema@.outbox AS o
 					(enrollment_id, step, program_id, lead_id, channel, content_key, policy, fields, due_at, visible_at)
 				VALUES (e.enrollment_id, s.step, e.program_id, e.lead_id, c.channel, c.content_key, c.policy,
