@@ -25,7 +25,7 @@ CREATE FUNCTION pg_temp.messages(prog text) RETURNS SETOF text LANGUAGE sql AS $
 	SELECT o.lead_id || ' step ' || o.step || ' ' || o.content_key || ' ' || o.status
 		   || coalesce(' (' || o.skip_reason || ')', '') || CASE WHEN o.attempts > 0 THEN ' x' || o.attempts ELSE '' END
 	FROM lead_gen.outbox o WHERE o.program_id = lead_gen.program_id(prog)
-	ORDER BY o.lead_id, o.step
+	ORDER BY o.lead_id, o.step, o.message_id
 $$;
 -- time passes for a program: whatever waits is due now
 CREATE FUNCTION pg_temp.time_passes(prog text) RETURNS void LANGUAGE sql AS $$
@@ -292,7 +292,7 @@ SELECT merge_leads(9704, 9705, 'same person') AS winner;
 SELECT count(*) AS messages_after, bool_and(lead_id = 9704) AS all_the_winners FROM outbox WHERE lead_id IN (9704, 9705);
 SELECT program_id = program_id('pg_receipts') AS receipts, lead_id, round, status FROM enrollment WHERE lead_id IN (9704, 9705) ORDER BY 1, 2, 3;
 SELECT forget(9704);
-SELECT status, skip_reason, fields FROM outbox WHERE lead_id = 9704 ORDER BY program_id, step;
+SELECT status, skip_reason, fields FROM outbox WHERE lead_id = 9704 ORDER BY program_id, step, message_id;
 
 -- 14. Dropping a program takes its enrolments, messages and goal segment
 SELECT drop_program(name) FROM program WHERE name LIKE 'pg_%' ORDER BY name;
