@@ -152,9 +152,14 @@ class Sender:
     def run(self):
         conn = psycopg.connect(self.args.dsn, autocommit=True, application_name="lead_gen sender")
         conn.execute("LISTEN " + CHANNEL)
+        # a NOTIFY that arrives while a claim runs is read with its result,
+        # not left on the socket for select() to see: remember it
+        notified = []
+        conn.add_notify_handler(lambda n: notified.append(n))
         smtp = None
         idle_since = time.monotonic()
         while not self.stop:
+            notified.clear()
             batch = self.claim(conn)
             if self.args.stall_after_claim and batch:
                 # for tests: a worker that dies holding its claim
@@ -164,6 +169,7 @@ class Sender:
                 smtp = self.deliver(conn, smtp, msg)
             if batch:
                 idle_since = time.monotonic()
+            if batch or notified:
                 continue
             if self.args.idle_exit is not None and time.monotonic() - idle_since >= self.args.idle_exit:
                 break
