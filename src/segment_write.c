@@ -289,7 +289,10 @@ segment_writer_end(SegmentWriter *w)
 	for (int i = 0; i < w->nentries; i++)
 		program_segment_joined(w->entries[i][0], w->entries[i][1]);
 	if (w->nentries > 0)
+	{
 		CommandCounterIncrement();
+		pfree(w->entries);
+	}
 	pfree(w);
 	return written;
 }
