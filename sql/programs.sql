@@ -294,12 +294,23 @@ SELECT program_id = program_id('pg_receipts') AS receipts, lead_id, round, statu
 SELECT forget(9704);
 SELECT status, skip_reason, fields FROM outbox WHERE lead_id = 9704 ORDER BY program_id, step, message_id;
 
+-- 13b. Taken out with a message not yet handed out: it is skipped; a
+-- program that holds no one out has no lift to give, only its members
+SELECT create_program('pg_out', '[{"send": "pg_tips"}, {"wait": "1 day"}, {"send": "pg_nudge"}]', goal => 'stage = customer') > 0 AS program;
+INSERT INTO lead (lead_id, email, consent) VALUES (9715, 'pg15@prog.example', 'subscribed');
+SELECT enroll(9715, 'pg_out') > 0 AS enrolled;
+CALL advance_programs();
+SELECT unenroll(9715, 'pg_out') AS taken_out;
+SELECT pg_temp.ways('pg_out');
+SELECT pg_temp.messages('pg_out');
+SELECT * FROM program_lift('pg_out');
+
 -- 14. Dropping a program takes its enrolments, messages and goal segment
 SELECT drop_program(name) FROM program WHERE name LIKE 'pg_%' ORDER BY name;
 SELECT (SELECT count(*) FROM enrollment) AS enrolments, (SELECT count(*) FROM outbox) AS messages,
 	   (SELECT count(*) FROM segment WHERE name LIKE 'program %') AS goal_segments;
 SELECT drop_segment(name) FROM segment WHERE name LIKE 'pg_%' ORDER BY name;
-DELETE FROM lead WHERE lead_id BETWEEN 9701 AND 9714;
+DELETE FROM lead WHERE lead_id BETWEEN 9701 AND 9715;
 DELETE FROM content WHERE content_key LIKE 'pg_%';
 DROP OWNED BY lg_prog_writer, lg_prog_sender, lg_prog_reader;
 DROP ROLE lg_prog_writer, lg_prog_sender, lg_prog_reader;
