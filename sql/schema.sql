@@ -104,7 +104,7 @@ WHERE p.pronamespace = 'lead_gen'::regnamespace
   AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
 ORDER BY 1;
 -- SECURITY DEFINER only where a role must have done what it may not do
--- itself (enrolments and the outbox, which nobody may write): each pins its
+-- itself (enrolments and the outbox, which only lead_gen writes): each pins its
 -- search_path and none is executable by PUBLIC.
 SELECT p.oid::regprocedure AS security_definer,
 	   coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false) AS pinned,

@@ -5,11 +5,12 @@
  * enrolments, advance_programs(), the outbox a sender drains (claim, ack,
  * fail with a lease), suppression, and the program report.
  *
- * Enrolments and the outbox are lead_gen's: nobody is granted to write
- * them.  The few functions that do are SECURITY DEFINER with a fixed
- * search_path, not executable by PUBLIC; grant_access() gives writers
- * enroll(), admins the program runner, senders claim/ack/fail and nothing
- * else (doc/programs.md, "Who may do what").
+ * Enrolments and the outbox are lead_gen's: only admins hold write rights,
+ * to the columns merge_leads() and forget() change.  The functions that
+ * write them are SECURITY DEFINER with a fixed search_path, not executable
+ * by PUBLIC; grant_access() gives writers enroll(), admins the program
+ * runner, senders claim/ack/fail and nothing else (doc/programs.md, "Who
+ * may do what").
  *
  * The current definition: edit here; make builds lead_gen--<version>.sql
  * from the files of sql/install/ in the order the Makefile lists them.
