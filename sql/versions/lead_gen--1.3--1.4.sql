@@ -603,7 +603,8 @@ COMMENT ON FUNCTION @extschema@.funnel_chart(text[], numeric[], integer) IS
 	'A funnel as centred text bars, one line per step: label, count, bar (width characters for the largest), share of the first step';
 
 
--- grant_access() and revoke_access() by a role that cannot grant fail.
+-- grant_access() and revoke_access() by a role that cannot grant fail
+-- (both are replaced once, at the end, with all 1.4 grants).
 
 CREATE FUNCTION @extschema@.check_access_owner(verb text)
 RETURNS void
@@ -623,75 +624,6 @@ END
 $$;
 COMMENT ON FUNCTION @extschema@.check_access_owner(text) IS
 	'Errors (42501) unless the current user has the privileges of the owner of lead_gen''s tables; grant_access and revoke_access call it';
-
-CREATE OR REPLACE FUNCTION @extschema@.grant_access(role_name name, access text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
-				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule, '
-				   '@extschema@.capture_field, @extschema@.identity_settings';
-BEGIN
-	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
-		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
-	END IF;
-	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin') THEN
-		RAISE EXCEPTION 'unknown access level "%"', access
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
-	END IF;
-	PERFORM @extschema@.check_access_owner('grant');
-	-- readers: every table and view (scores, reports and triggers read the configuration)
-	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
-	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
-	IF access IN ('writer', 'admin') THEN
-		-- writers: leads, activity, campaigns; the history their stage changes write
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.activity TO %I', role_name);
-		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.visitor, @extschema@.capture_submission TO %I', role_name);
-		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.visitor_activity TO %I', role_name);
-		EXECUTE format('GRANT INSERT ON @extschema@.duplicate_dismissal TO %I', role_name);
-		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
-					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq, '
-					   '@extschema@.visitor_activity_visitor_activity_id_seq TO %I',
-					   role_name);
-	END IF;
-	IF access = 'admin' THEN
-		-- admins: the configuration (and so forced stage moves), deleting leads,
-		-- and what rescore() and recompute_all() write
-		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag, @extschema@.visitor_purge TO %I', role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.visitor, @extschema@.sla_flag, @extschema@.duplicate_dismissal TO %I', role_name);
-		-- forget() erases the reasons in the history; merge_leads() moves it
-		-- and records the merge
-		EXECUTE format('GRANT UPDATE (reason, lead_id) ON @extschema@.stage_change TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE (winner, reason, loser_data) ON @extschema@.lead_merge TO %I', role_name);
-	END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
-	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify), admin (also change scoring rules, profiles and the stage machine, force stage moves, delete, merge and forget leads, run rescore and recompute_all)';
-
-CREATE OR REPLACE FUNCTION @extschema@.revoke_access(role_name name)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
-		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
-	END IF;
-	PERFORM @extschema@.check_access_owner('revoke');
-	EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA @extschema@ FROM %I', role_name);
-	EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA @extschema@ FROM %I', role_name);
-	EXECUTE format('REVOKE USAGE ON SCHEMA @extschema@ FROM %I', role_name);
-END
-$$;
-COMMENT ON FUNCTION @extschema@.revoke_access(name) IS
-	'Revokes every privilege grant_access gave a role';
 
 -- ---------------------------------------------------------------------------
 -- Conditions on leads (new in 1.4; kept equal to sql/install/conditions.sql)
@@ -1897,44 +1829,6 @@ END;
 COMMENT ON FUNCTION @extschema@.duplicate_report(float8) IS
 	'Duplicates pending (not merged, not dismissed) by reason: how many pairs, and how many leads are in them';
 
--- forget() forgets the lead's visitor ids and merged leads too
-CREATE OR REPLACE FUNCTION @extschema@.forget(lead_id bigint)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	-- a merged id stands for the lead the person's data now lives on
-	target bigint := @extschema@.resolve_lead(forget.lead_id);
-BEGIN
-	IF lead_id IS NULL THEN
-		RAISE EXCEPTION 'lead_id must not be null' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	UPDATE @extschema@.lead AS l
-	SET email = NULL, first_name = NULL, last_name = NULL, phone = NULL, job_title = NULL,
-		company_name = NULL, city = NULL, need = NULL, attributes = '{}',
-		forgotten_at = coalesce(l.forgotten_at, now())
-	WHERE l.lead_id = target;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'lead % does not exist', forget.lead_id USING ERRCODE = 'no_data_found';
-	END IF;
-	UPDATE @extschema@.activity AS a SET properties = '{}'
-	WHERE a.lead_id = target AND a.properties <> '{}';
-	UPDATE @extschema@.stage_change AS c SET reason = NULL
-	WHERE c.lead_id = target AND c.reason IS NOT NULL;
-	-- a cookie or device id identifies a person too
-	DELETE FROM @extschema@.visitor AS v WHERE v.lead_id = target;
-	-- and so do the rows of the leads merged into this one
-	UPDATE @extschema@.lead_merge AS m
-	SET loser_data = m.loser_data - ARRAY['email', 'first_name', 'last_name', 'phone', 'job_title',
-										  'company_name', 'city', 'need']
-					 || '{"attributes": {}}',
-		reason = NULL
-	WHERE m.winner = target;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.forget(bigint) IS
-	'Erases a person''s personal data: the lead''s contact, name, role, company, city, need and attributes, its activities'' properties (form fields included), its history''s reasons, its visitor ids and what lead_merge keeps of the leads merged into it; keeps the anonymous lead (stage, dates, channel, campaign, scores, industry, size, country) so that counts and funnels stay right. A merged id forgets the lead it was merged into';
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.visitor', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.visitor_activity', '');
@@ -2405,97 +2299,6 @@ COMMENT ON FUNCTION @extschema@.activity_truncated() IS
 COMMENT ON COLUMN @extschema@.lead.next_change_at IS
 	'No later than when time alone will next change the temperature or a live segment membership (NULL: never); rescore() visits leads whose time has come and stores the exact time';
 
--- writers keep the members their changes move; admins define segments
-CREATE OR REPLACE FUNCTION @extschema@.grant_access(role_name name, access text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-	config text := '@extschema@.profile, @extschema@.scoring_rule, @extschema@.scoring_settings, '
-				   '@extschema@.stage_transition, @extschema@.stage_rule, @extschema@.bant_rule, '
-				   '@extschema@.capture_field, @extschema@.identity_settings, @extschema@.segment';
-BEGIN
-	IF role_name IS NULL OR NOT EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
-		RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = 'undefined_object';
-	END IF;
-	IF access IS NULL OR access NOT IN ('reader', 'writer', 'admin') THEN
-		RAISE EXCEPTION 'unknown access level "%"', access
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Levels are reader, writer and admin.';
-	END IF;
-	PERFORM @extschema@.check_access_owner('grant');
-	-- readers: every table and view (scores, reports and triggers read the configuration)
-	EXECUTE format('GRANT USAGE ON SCHEMA @extschema@ TO %I', role_name);
-	EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA @extschema@ TO %I', role_name);
-	IF access IN ('writer', 'admin') THEN
-		-- writers: leads, activity, campaigns; the history their stage changes write
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.activity TO %I', role_name);
-		EXECUTE format('GRANT INSERT ON @extschema@.stage_change TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.visitor, @extschema@.capture_submission TO %I', role_name);
-		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.visitor_activity TO %I', role_name);
-		EXECUTE format('GRANT INSERT ON @extschema@.duplicate_dismissal TO %I', role_name);
-		-- the members their changes move (a live segment's only through
-		-- lead_gen, see segment_member_changed) and the history of that
-		EXECUTE format('GRANT INSERT, DELETE ON @extschema@.segment_member TO %I', role_name);
-		EXECUTE format('GRANT INSERT ON @extschema@.segment_history TO %I', role_name);
-		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.lead_lead_id_seq, @extschema@.activity_activity_id_seq, '
-					   '@extschema@.stage_change_stage_change_id_seq, @extschema@.campaign_campaign_id_seq, '
-					   '@extschema@.visitor_activity_visitor_activity_id_seq, '
-					   '@extschema@.segment_history_segment_history_id_seq TO %I',
-					   role_name);
-	END IF;
-	IF access = 'admin' THEN
-		-- admins: the configuration (and so forced stage moves), deleting leads,
-		-- and what rescore() and recompute_all() write
-		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %s TO %I', config, role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.lead, @extschema@.campaign TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE ON @extschema@.scoring_state, @extschema@.sla_flag, @extschema@.visitor_purge TO %I', role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.visitor, @extschema@.sla_flag, @extschema@.duplicate_dismissal TO %I', role_name);
-		-- forget() erases the reasons in the history; merge_leads() moves it
-		-- and records the merge
-		EXECUTE format('GRANT UPDATE (reason, lead_id) ON @extschema@.stage_change TO %I', role_name);
-		EXECUTE format('GRANT INSERT, UPDATE (winner, reason, loser_data) ON @extschema@.lead_merge TO %I', role_name);
-		-- segments: defined by admins; a merge moves members, a drop the history
-		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_segment_id_seq TO %I', role_name);
-		EXECUTE format('GRANT UPDATE (lead_id) ON @extschema@.segment_member TO %I', role_name);
-		EXECUTE format('GRANT DELETE ON @extschema@.segment_history TO %I', role_name);
-	END IF;
-END
-$$;
-COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
-	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify, keep static segments), admin (also change scoring rules, profiles and the stage machine, define segments, force stage moves, delete, merge and forget leads, run rescore and recompute_all)';
-
--- Roles given access before 1.4 get what their level needs of segments:
--- readers read them; a writer's changes of leads move members and write
--- their history; admins define segments.
-DO $$
-DECLARE
-	r record;
-BEGIN
-	FOR r IN
-		SELECT DISTINCT pg_catalog.pg_get_userbyid(a.grantee) AS role_name,
-			   pg_catalog.has_table_privilege(a.grantee, '@extschema@.lead', 'INSERT') AS writer,
-			   pg_catalog.has_table_privilege(a.grantee, '@extschema@.scoring_rule', 'UPDATE') AS admin
-		FROM pg_catalog.pg_class AS c, pg_catalog.aclexplode(c.relacl) AS a
-		WHERE c.oid = '@extschema@.lead'::pg_catalog.regclass AND a.privilege_type = 'SELECT'
-		  AND a.grantee <> c.relowner AND a.grantee <> 0
-	LOOP
-		EXECUTE format('GRANT SELECT ON @extschema@.segment, @extschema@.segment_member, @extschema@.segment_history TO %I', r.role_name);
-		IF r.writer THEN
-			EXECUTE format('GRANT INSERT, DELETE ON @extschema@.segment_member TO %I', r.role_name);
-			EXECUTE format('GRANT INSERT ON @extschema@.segment_history TO %I', r.role_name);
-			EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_history_segment_history_id_seq TO %I', r.role_name);
-		END IF;
-		IF r.admin THEN
-			EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.segment TO %I', r.role_name);
-			EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_segment_id_seq TO %I', r.role_name);
-			EXECUTE format('GRANT UPDATE (lead_id) ON @extschema@.segment_member TO %I', r.role_name);
-			EXECUTE format('GRANT DELETE ON @extschema@.segment_history TO %I', r.role_name);
-		END IF;
-	END LOOP;
-END
-$$;
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_member', '');
@@ -3744,7 +3547,7 @@ $$;
 COMMENT ON FUNCTION @extschema@.program_lift(text) IS
 	'Whether a program works: entrants and conversions (joined the goal after entering) of members and of the held-out, their rates, the lift (member rate minus holdout rate) with its 95% interval (normal approximation), and the members'' median time to goal';
 
--- forget() erases what messages carry
+-- forget() also forgets visitor ids and merged leads (1.4) and empties messages
 CREATE OR REPLACE FUNCTION @extschema@.forget(lead_id bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE
@@ -3895,8 +3698,10 @@ $$;
 COMMENT ON FUNCTION @extschema@.revoke_access(name) IS
 	'Revokes every privilege grant_access gave a role';
 
--- Roles given access before 1.4 get what their level needs of programs
--- (readers already read every table: they were granted ALL TABLES).
+-- Roles given access before 1.4 get what their level needs of segments and
+-- programs: readers read them; a writer's changes of leads move members
+-- and write their history, and writers enroll; admins define segments and
+-- programs and run them.
 DO $$
 DECLARE
 	r record;
@@ -3909,6 +3714,20 @@ BEGIN
 		WHERE c.oid = '@extschema@.lead'::pg_catalog.regclass AND a.privilege_type = 'SELECT'
 		  AND a.grantee <> c.relowner AND a.grantee <> 0
 	LOOP
+		-- segments
+		EXECUTE format('GRANT SELECT ON @extschema@.segment, @extschema@.segment_member, @extschema@.segment_history TO %I', r.role_name);
+		IF r.writer THEN
+			EXECUTE format('GRANT INSERT, DELETE ON @extschema@.segment_member TO %I', r.role_name);
+			EXECUTE format('GRANT INSERT ON @extschema@.segment_history TO %I', r.role_name);
+			EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_history_segment_history_id_seq TO %I', r.role_name);
+		END IF;
+		IF r.admin THEN
+			EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.segment TO %I', r.role_name);
+			EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.segment_segment_id_seq TO %I', r.role_name);
+			EXECUTE format('GRANT UPDATE (lead_id) ON @extschema@.segment_member TO %I', r.role_name);
+			EXECUTE format('GRANT DELETE ON @extschema@.segment_history TO %I', r.role_name);
+		END IF;
+		-- programs
 		EXECUTE format('GRANT SELECT ON @extschema@.content, @extschema@.program, @extschema@.program_step, '
 					   '@extschema@.enrollment, @extschema@.outbox, @extschema@.suppression, '
 					   '@extschema@.outbox_settings TO %I', r.role_name);
