@@ -9,7 +9,7 @@ OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # order the install script runs them.  The install script of the current
 # version is built from them; released scripts (sql/versions/) are frozen.
 INSTALL_SQL = $(addprefix sql/install/,types.sql lead.sql icp.sql scoring.sql stages.sql \
-	conditions.sql funnels.sql reports.sql identity.sql merge.sql duplicates.sql segments.sql programs.sql erasure.sql privileges.sql dump.sql)
+	conditions.sql funnels.sql reports.sql identity.sql merge.sql duplicates.sql segments.sql programs.sql models.sql erasure.sql privileges.sql dump.sql)
 DATA_built = lead_gen--$(EXTVERSION).sql
 DATA = $(wildcard sql/versions/lead_gen--*.sql) $(wildcard lead_gen--*.control)
 

@@ -34,6 +34,7 @@
 #include "lead_change.h"
 #include "restore.h"
 #include "score.h"
+#include "predict.h"
 #include "segment.h"
 #include "trigger.h"
 
@@ -475,8 +476,11 @@ lead_gen_activity_inserted(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 		check_occurred_at(lead_id, at, latest);
 		rule = rule_for(kind);
-		/* activity a live segment tests updates its lead, points or not */
-		if (segments_watch_kind(kind))
+		/*
+		 * activity a live segment tests, or the kept model counts, updates
+		 * its lead, points or not
+		 */
+		if (segments_watch_kind(kind) || prediction_watch_kind(kind))
 			lead_entry(leads, lead_id, at)->segmented = true;
 		pfree(kind);
 		if (rule == NULL)

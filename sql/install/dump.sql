@@ -42,6 +42,9 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.enrollment', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.suppression', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_term', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.prediction_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.campaign_campaign_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.lead_lead_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.activity_activity_id_seq', '');
@@ -52,3 +55,4 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.segment_history_segment_
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.program_program_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.enrollment_enrollment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.outbox_message_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_model_id_seq', '');

@@ -88,6 +88,9 @@ CREATE TABLE @extschema@.lead (
 	peak_stage		@extschema@.lifecycle_stage,
 	created_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	updated_at		timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	-- the kept model's probability of becoming a customer, kept by trigger
+	-- lead_predict (last: added in 1.4, where an upgrade adds it)
+	prediction		float8,
 	-- the one check across columns; fit, grade and score are set by triggers
 	CONSTRAINT lead_identity_check CHECK (
 		email IS NOT NULL OR phone IS NOT NULL OR company_name IS NOT NULL OR forgotten_at IS NOT NULL)
@@ -128,6 +131,8 @@ COMMENT ON COLUMN @extschema@.lead.timeline IS 'BANT timeline: when the buyer ex
 COMMENT ON COLUMN @extschema@.lead.attributes IS 'Free-form attributes (a JSON object of at most 64 kB)';
 COMMENT ON COLUMN @extschema@.lead.stage IS 'Lifecycle stage';
 COMMENT ON COLUMN @extschema@.lead.temperature IS 'Engagement temperature, derived from the score';
+COMMENT ON COLUMN @extschema@.lead.prediction IS
+	'Probability 0..1 that the lead becomes a customer, by the active version of the model keep_prediction() named (NULL: none). Kept by trigger lead_predict';
 COMMENT ON COLUMN @extschema@.lead.fit IS
 	'Fit to the active ideal customer profile, 0..100; NULL when no profile is active. Kept by trigger lead_fit';
 COMMENT ON COLUMN @extschema@.lead.grade IS

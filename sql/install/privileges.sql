@@ -111,11 +111,16 @@ BEGIN
 		EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.advance_batch(integer) TO %I', role_name);
 		EXECUTE format('GRANT UPDATE (lead_id), DELETE ON @extschema@.enrollment, @extschema@.suppression TO %I', role_name);
 		EXECUTE format('GRANT UPDATE (lead_id, fields, status, skip_reason, visible_at), DELETE ON @extschema@.outbox TO %I', role_name);
+		-- models: trained, activated, kept on leads and dropped by admins
+		-- (trigger model_written refuses what training did not compute)
+		EXECUTE format('GRANT INSERT, UPDATE, DELETE ON @extschema@.model, @extschema@.model_term, '
+					   '@extschema@.prediction_settings TO %I', role_name);
+		EXECUTE format('GRANT USAGE ON SEQUENCE @extschema@.model_model_id_seq TO %I', role_name);
 	END IF;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.grant_access(name, text) IS
-	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify, keep static segments, enroll leads in programs), admin (also change scoring rules, profiles and the stage machine, define segments and programs, force stage moves, delete, merge and forget leads, run rescore, recompute_all and advance_programs), sender (claim, ack and fail outbox messages, and nothing else; admins may too)';
+	'Grants a role one of the access levels: reader (read everything, run reports), writer (also add and change leads, activity and campaigns, move stages, qualify, keep static segments, enroll leads in programs), admin (also change scoring rules, profiles and the stage machine, define segments and programs, train and keep models, force stage moves, delete, merge and forget leads, run rescore, recompute_all and advance_programs), sender (claim, ack and fail outbox messages, and nothing else; admins may too)';
 
 CREATE FUNCTION @extschema@.revoke_access(role_name name)
 RETURNS void

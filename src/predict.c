@@ -1,0 +1,500 @@
+/*-------------------------------------------------------------------------
+ *
+ * predict.c
+ *	  What a trained model predicts for a lead, term by term, and the
+ *	  prediction kept on lead_gen.lead by trigger lead_predict.
+ *
+ * A model's terms (lead_gen.model_term, written by train_model from
+ * model_train.c) are loaded once per session and kept until a model table
+ * changes (config.h).  A lead's log-odds is the intercept plus one
+ * contribution per feature: the weight of the value it has (its "other" term
+ * for a value training did not keep, its "missing" term for none), or for a
+ * number weight * (value - center) / scale.  Counts of activity are one
+ * query per lead over its activity.
+ *
+ * The kept model is the active version of the model prediction_settings
+ * names.  The trigger computes its prediction on every write of the facts
+ * it reads (and of engagement, which activity updates), so a value written
+ * by hand is replaced; only a restore keeps the value it replays.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/typcache.h"
+
+#include "config.h"
+#include "model_feature.h"
+#include "predict.h"
+#include "restore.h"
+#include "trigger.h"
+
+PG_FUNCTION_INFO_V1(lead_gen_model_predict);
+PG_FUNCTION_INFO_V1(lead_gen_model_contributions);
+PG_FUNCTION_INFO_V1(lead_gen_lead_prediction);
+PG_FUNCTION_INFO_V1(lead_gen_lead_predict_trigger);
+
+typedef struct LoadedFeature
+{
+	ModelFeature f;
+	HTAB	   *weights;		/* categorical: value -> weight */
+	double		other;
+	double		missing;
+	double		number;
+	double		center;
+	double		scale;
+	int			count_no;		/* counts: column of the count query; else 0 */
+} LoadedFeature;
+
+typedef struct LoadedModel
+{
+	int64		model_id;		/* hash key */
+	double		intercept;
+	int			nfeatures;
+	LoadedFeature *features;
+	int			ncounts;
+	SPIPlanPtr	count_plan;
+} LoadedModel;
+
+typedef struct Contribution
+{
+	const char *feature;
+	char	   *value;
+	double		contribution;
+} Contribution;
+
+static struct
+{
+	uint64		generation;
+	MemoryContext cxt;			/* everything loaded; reset on reload */
+	HTAB	   *models;
+	bool		has_kept;
+	int64		kept_id;
+	int			col_prediction;
+	int			col_lead_id;
+	int			col_created_at;
+	TupleDesc	lead_desc;
+	char	  **watched_kinds;	/* kinds the kept model counts; "any": all */
+	int			nwatched;
+} cache;
+
+typedef struct WeightEntry
+{
+	char	   *value;
+	double		weight;
+} WeightEntry;
+
+static uint32
+value_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+value_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static LoadedModel *load_model(int64 model_id);
+
+static void
+cache_reset(void)
+{
+	HASHCTL		ctl;
+	Oid			lead_relid;
+
+	if (cache.generation == config_generation() && cache.cxt != NULL)
+		return;
+	if (cache.cxt == NULL)
+		cache.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen models", ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(cache.cxt);
+	config_watch(lead_gen_relid("model"));
+	config_watch(lead_gen_relid("model_term"));
+	config_watch(lead_gen_relid("prediction_settings"));
+	lead_relid = lead_gen_relid("lead");
+	config_watch(lead_relid);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(LoadedModel);
+	ctl.hcxt = cache.cxt;
+	cache.models = hash_create("lead_gen loaded models", 8, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	{
+		MemoryContext old = MemoryContextSwitchTo(cache.cxt);
+
+		cache.lead_desc = lookup_rowtype_tupdesc_copy(get_rel_type_id(lead_relid), -1);
+		MemoryContextSwitchTo(old);
+	}
+	cache.col_prediction = lead_column(cache.lead_desc, "prediction");
+	cache.col_lead_id = lead_column(cache.lead_desc, "lead_id");
+	cache.col_created_at = lead_column(cache.lead_desc, "created_at");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	config_query("SELECT m.model_id FROM lead_gen.prediction_settings AS s"
+				 " JOIN lead_gen.model AS m ON m.name OPERATOR(pg_catalog.=) s.model AND m.active");
+	cache.has_kept = SPI_processed > 0;
+	if (cache.has_kept)
+	{
+		bool		isnull;
+
+		cache.kept_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	cache.nwatched = 0;
+	cache.generation = config_generation();
+	if (cache.has_kept)
+	{
+		LoadedModel *m = load_model(cache.kept_id);
+
+		cache.watched_kinds = MemoryContextAlloc(cache.cxt, (m->ncounts + 1) * sizeof(char *));
+		for (int i = 0; i < m->nfeatures; i++)
+			if (m->features[i].f.source == FEATURE_COUNT)
+				cache.watched_kinds[cache.nwatched++] = m->features[i].f.key;
+	}
+}
+
+/* the terms of a model, from lead_gen.model_term (SPI not connected) */
+static LoadedModel *
+load_model(int64 model_id)
+{
+	LoadedModel *m;
+	bool		found;
+	MemoryContext old;
+	Datum		arg = Int64GetDatum(model_id);
+	Oid			argtype = INT8OID;
+	int			rc;
+	StringInfoData sql;
+
+	cache_reset();
+	m = hash_search(cache.models, &model_id, HASH_FIND, NULL);
+	if (m != NULL)
+		return m;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("SELECT features, numeric, intercept FROM lead_gen.model"
+							   " WHERE model_id OPERATOR(pg_catalog.=) $1",
+							   1, &argtype, &arg, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read model " INT64_FORMAT ": %s", model_id, SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
+
+	old = MemoryContextSwitchTo(cache.cxt);
+	m = hash_search(cache.models, &model_id, HASH_ENTER, &found);
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum	   *names;
+		Datum	   *numeric;
+		int			n,
+					nn;
+
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull)),
+						  TEXTOID, -1, false, TYPALIGN_INT, &names, NULL, &n);
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull)),
+						  BOOLOID, 1, true, TYPALIGN_CHAR, &numeric, NULL, &nn);
+		m->intercept = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+		m->nfeatures = n;
+		m->features = palloc0(n * sizeof(LoadedFeature));
+		m->ncounts = 0;
+		for (int i = 0; i < n; i++)
+		{
+			LoadedFeature *lf = &m->features[i];
+			HASHCTL		ctl;
+
+			model_feature_parse(TextDatumGetCString(names[i]), &lf->f);
+			lf->f.numeric = i < nn && DatumGetBool(numeric[i]);
+			model_feature_bind(&lf->f, cache.lead_desc);
+			if (lf->f.source == FEATURE_COUNT)
+				lf->count_no = ++m->ncounts;
+			lf->scale = 1;
+			memset(&ctl, 0, sizeof(ctl));
+			ctl.keysize = sizeof(char *);
+			ctl.entrysize = sizeof(WeightEntry);
+			ctl.hash = value_hash;
+			ctl.match = value_match;
+			ctl.hcxt = cache.cxt;
+			lf->weights = hash_create("lead_gen model weights", 32, &ctl,
+									  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	rc = SPI_execute_with_args("SELECT feature_no, kind, value, weight, center, scale FROM lead_gen.model_term"
+							   " WHERE model_id OPERATOR(pg_catalog.=) $1",
+							   1, &argtype, &arg, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read model " INT64_FORMAT ": %s", model_id, SPI_result_code_string(rc));
+	old = MemoryContextSwitchTo(cache.cxt);
+	for (uint64 k = 0; k < SPI_processed; k++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[k];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			no = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *kind = SPI_getvalue(tup, desc, 2);
+		double		weight = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+		LoadedFeature *lf;
+
+		if (no < 1 || no > m->nfeatures)
+			continue;
+		lf = &m->features[no - 1];
+		if (strcmp(kind, "value") == 0)
+		{
+			char	   *value = SPI_getvalue(tup, desc, 3);
+			WeightEntry *e = hash_search(lf->weights, &value, HASH_ENTER, NULL);
+
+			e->weight = weight;
+		}
+		else if (strcmp(kind, "other") == 0)
+			lf->other = weight;
+		else if (strcmp(kind, "missing") == 0)
+			lf->missing = weight;
+		else if (strcmp(kind, "number") == 0)
+		{
+			lf->number = weight;
+			lf->center = DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull));
+			lf->scale = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
+		}
+	}
+	MemoryContextSwitchTo(old);
+
+	if (m->ncounts > 0)
+	{
+		StringInfoData counts;
+		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+
+		initStringInfo(&sql);
+		initStringInfo(&counts);
+		for (int i = 0; i < m->nfeatures; i++)
+			if (m->features[i].f.source == FEATURE_COUNT)
+			{
+				appendStringInfoString(&counts, counts.len ? ", " : "");
+				model_feature_count_sql(&counts, &m->features[i].f, "$2");
+			}
+		appendStringInfo(&sql, "SELECT %s FROM lead_gen.activity AS a WHERE a.lead_id OPERATOR(pg_catalog.=) $1",
+						 counts.data);
+		m->count_plan = SPI_prepare(sql.data, 2, types);
+		if (m->count_plan == NULL)
+			elog(ERROR, "could not prepare the counts of model " INT64_FORMAT ": %s",
+				 model_id, SPI_result_code_string(SPI_result));
+		SPI_keepplan(m->count_plan);
+	}
+	SPI_finish();
+	m->model_id = model_id;
+	return m;
+}
+
+/*
+ * The log-odds of a lead under a model; with out, also each feature's value
+ * and contribution.  counted: the lead has no activity to count (a new lead).
+ */
+static double
+model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contribution *out)
+{
+	double		logit = m->intercept;
+	int64	   *counts = NULL;
+
+	if (m->ncounts > 0)
+	{
+		counts = palloc0(m->ncounts * sizeof(int64));
+		if (!counted)
+		{
+			bool		isnull;
+			Datum		args[2];
+			int			rc;
+
+			args[0] = heap_getattr(tuple, cache.col_lead_id, desc, &isnull);
+			args[1] = heap_getattr(tuple, cache.col_created_at, desc, &isnull);
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			rc = SPI_execute_plan(m->count_plan, args, NULL, true, 1);
+			if (rc != SPI_OK_SELECT || SPI_processed != 1)
+				elog(ERROR, "could not count the activity of a lead: %s", SPI_result_code_string(rc));
+			for (int i = 0; i < m->ncounts; i++)
+				counts[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+														i + 1, &isnull));
+			SPI_finish();
+		}
+	}
+
+	for (int i = 0; i < m->nfeatures; i++)
+	{
+		LoadedFeature *lf = &m->features[i];
+		char	   *value;
+		bool		is_number;
+		double		number;
+		double		c;
+
+		if (lf->f.source == FEATURE_COUNT)
+		{
+			number = (double) counts[lf->count_no - 1];
+			value = out ? psprintf(INT64_FORMAT, counts[lf->count_no - 1]) : NULL;
+			c = lf->number * (number - lf->center) / lf->scale;
+		}
+		else
+		{
+			value = model_feature_value(&lf->f, tuple, desc, &is_number);
+			if (value == NULL)
+				c = lf->missing;
+			else if (lf->f.numeric)
+				c = model_feature_number(value, &number)
+					? lf->number * (number - lf->center) / lf->scale
+					: lf->missing;
+			else
+			{
+				WeightEntry *e = hash_search(lf->weights, &value, HASH_FIND, NULL);
+
+				c = e ? e->weight : lf->other;
+			}
+		}
+		logit += c;
+		if (out)
+		{
+			out[i].feature = lf->f.name;
+			out[i].value = value;
+			out[i].contribution = c;
+		}
+		else if (value)
+			pfree(value);
+	}
+	if (counts)
+		pfree(counts);
+	return logit;
+}
+
+static double
+probability(double logit)
+{
+	return logit >= 0 ? 1 / (1 + exp(-logit)) : exp(logit) / (1 + exp(logit));
+}
+
+static HeapTuple
+row_tuple(HeapTupleHeader row, HeapTupleData *tmp)
+{
+	tmp->t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tmp->t_self);
+	tmp->t_tableOid = InvalidOid;
+	tmp->t_data = row;
+	return tmp;
+}
+
+/* model_predict(model_id bigint, l lead) -> float8 */
+Datum
+lead_gen_model_predict(PG_FUNCTION_ARGS)
+{
+	LoadedModel *m = load_model(PG_GETARG_INT64(0));
+	HeapTupleData tmp;
+
+	PG_RETURN_FLOAT8(probability(model_logit(m, row_tuple(PG_GETARG_HEAPTUPLEHEADER(1), &tmp),
+											 cache.lead_desc, false, NULL)));
+}
+
+/* lead_prediction(l lead) -> float8: the kept model's; NULL without one */
+Datum
+lead_gen_lead_prediction(PG_FUNCTION_ARGS)
+{
+	HeapTupleData tmp;
+
+	cache_reset();
+	if (!cache.has_kept)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(probability(model_logit(load_model(cache.kept_id),
+											 row_tuple(PG_GETARG_HEAPTUPLEHEADER(0), &tmp),
+											 cache.lead_desc, false, NULL)));
+}
+
+/*
+ * model_contributions(model_id bigint, l lead)
+ *	 -> setof (feature_no integer, feature text, value text, contribution float8)
+ */
+Datum
+lead_gen_model_contributions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LoadedModel *m = load_model(PG_GETARG_INT64(0));
+	HeapTupleData tmp;
+	Contribution *out = palloc0(m->nfeatures * sizeof(Contribution));
+
+	InitMaterializedSRF(fcinfo, 0);
+	model_logit(m, row_tuple(PG_GETARG_HEAPTUPLEHEADER(1), &tmp), cache.lead_desc, false, out);
+	for (int i = 0; i < m->nfeatures; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, out[i].value == NULL, false};
+
+		values[0] = Int32GetDatum(i + 1);
+		values[1] = CStringGetTextDatum(out[i].feature);
+		values[2] = out[i].value ? CStringGetTextDatum(out[i].value) : (Datum) 0;
+		values[3] = Float8GetDatum(out[i].contribution);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+bool
+prediction_watch_kind(const char *kind)
+{
+	cache_reset();
+	for (int i = 0; i < cache.nwatched; i++)
+		if (strcmp(cache.watched_kinds[i], kind) == 0 || strcmp(cache.watched_kinds[i], "any") == 0)
+			return true;
+	return false;
+}
+
+/*
+ * BEFORE INSERT OR UPDATE OF <facts>, engagement, created_at, prediction
+ * row trigger on lead_gen.lead: sets prediction from the kept model.
+ */
+Datum
+lead_gen_lead_predict_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	Datum		value = (Datum) 0;
+	bool		isnull = true;
+	int			col;
+
+	cache_reset();
+	trigdata = trigger_guard(fcinfo, "lead_predict_trigger", GUARD_BEFORE,
+							 GUARD_INSERT | GUARD_UPDATE, GUARD_ROW, lead_gen_relid("lead"));
+	tuple = trigger_new_row(trigdata);
+	desc = trigdata->tg_relation->rd_att;
+	if (restore_in_progress())
+		return PointerGetDatum(tuple);	/* the value lead_gen computed when it was dumped */
+	if (cache.has_kept)
+	{
+		double		p = probability(model_logit(load_model(cache.kept_id), tuple, desc,
+												TRIGGER_FIRED_BY_INSERT(trigdata->tg_event), NULL));
+
+		value = Float8GetDatum(p);
+		isnull = !isfinite(p);
+	}
+	col = cache.col_prediction;
+	return PointerGetDatum(heap_modify_tuple_by_cols(tuple, desc, 1, &col, &value, &isnull));
+}
