@@ -14,7 +14,7 @@ DATA_built = lead_gen--$(EXTVERSION).sql
 DATA = $(wildcard sql/versions/lead_gen--*.sql) $(wildcard lead_gen--*.control)
 
 # pg_regress: scripts in sql/, expected output in expected/ (one per feature)
-REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget identity merge duplicates condition segments segments_property programs search_path privileges trust fuzz_types
+REGRESS = schema bad_input icp profile engagement scoring scoring_property stages funnel funnel_reports forget identity merge duplicates condition segments segments_property programs models search_path privileges trust fuzz_types
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=lead_gen
 
 # isolation specs: test/isolation/specs/*.spec, expected in test/isolation/expected

@@ -299,6 +299,16 @@ model_feature_number(const char *value, double *number)
 	return end != value && *end == '\0' && errno == 0 && isfinite(*number);
 }
 
+double
+model_feature_standardize(double value, double center, double scale)
+{
+	double		z = (value - center) / scale;
+
+	if (isnan(z))
+		return 0;
+	return z > 1e9 ? 1e9 : z < -1e9 ? -1e9 : z;
+}
+
 void
 model_feature_count_sql(StringInfo buf, const ModelFeature *feature, const char *created_at)
 {

@@ -54,6 +54,12 @@ extern char *model_feature_value(const ModelFeature *feature, HeapTuple tuple,
 extern bool model_feature_number(const char *value, double *number);
 
 /*
+ * A number as its model term reads it: (value - center) / scale, within
+ * +-1e9 so that no contribution is infinite and no sum NaN.
+ */
+extern double model_feature_standardize(double value, double center, double scale);
+
+/*
  * Append "count(*) FILTER (WHERE ...)" for a count feature, over activity
  * alias a and the lead's creation time given as SQL text.
  */

@@ -419,7 +419,12 @@ build_terms(Fit *fit, int max_values)
 				if (!fit->holdout[r] && !isnan(col->nums[r]))
 					sumsq += (col->nums[r] - col->center) * (col->nums[r] - col->center);
 			col->scale = sqrt(sumsq / n);
-			if (!(col->scale > 0) || !isfinite(col->scale))
+			if (!isfinite(col->center) || !isfinite(col->scale))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("feature \"%s\" has numbers too large to learn from", col->f.name),
+						 errhint("Scale it down (thousands, millions) in an attribute of its own.")));
+			if (!(col->scale > 0))
 			{
 				if (missing == 0)
 					one_value(col, "one value");
@@ -496,7 +501,7 @@ row_terms(const Fit *fit, int64 r, int *idx, double *x)
 			else
 			{
 				idx[i + 1] = col->number_term;
-				x[i + 1] = (v - col->center) / col->scale;
+				x[i + 1] = model_feature_standardize(v, col->center, col->scale);
 			}
 		}
 		else
@@ -971,6 +976,13 @@ lead_gen_model_train(PG_FUNCTION_ARGS)
 			npositive += fit.label[r];
 		}
 	}
+	if (ntrain == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no lead to train on has an outcome yet"),
+				 errdetail("Leads with an outcome: " INT64_FORMAT ", all of them in the holdout.", nholdout),
+				 errhint("A lead has an outcome once it becomes a customer, is disqualified, or is older than the horizon (%s).",
+						 DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(3))))));
 	if (npositive == 0 || npositive == ntrain)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),

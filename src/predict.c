@@ -354,7 +354,7 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 		{
 			number = (double) counts[lf->count_no - 1];
 			value = out ? psprintf(INT64_FORMAT, counts[lf->count_no - 1]) : NULL;
-			c = lf->number * (number - lf->center) / lf->scale;
+			c = lf->number * model_feature_standardize(number, lf->center, lf->scale);
 		}
 		else
 		{
@@ -363,7 +363,7 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 				c = lf->missing;
 			else if (lf->f.numeric)
 				c = model_feature_number(value, &number)
-					? lf->number * (number - lf->center) / lf->scale
+					? lf->number * model_feature_standardize(number, lf->center, lf->scale)
 					: lf->missing;
 			else
 			{

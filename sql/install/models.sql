@@ -234,9 +234,9 @@ BEGIN
 		RAISE EXCEPTION 'model "%" has no version %', name, version
 			USING ERRCODE = 'undefined_object', HINT = 'lead_gen.model lists the versions.';
 	END IF;
-	UPDATE @extschema@.model AS m SET active = (m.model_id OPERATOR(pg_catalog.=) id)
-	WHERE m.name OPERATOR(pg_catalog.=) activate_model.name
-	  AND m.active IS DISTINCT FROM (m.model_id OPERATOR(pg_catalog.=) id);
+	UPDATE @extschema@.model AS m SET active = false
+	WHERE m.name OPERATOR(pg_catalog.=) activate_model.name AND m.active AND m.model_id OPERATOR(pg_catalog.<>) id;
+	UPDATE @extschema@.model AS m SET active = true WHERE m.model_id OPERATOR(pg_catalog.=) id AND NOT m.active;
 	IF EXISTS (SELECT FROM @extschema@.prediction_settings AS s WHERE s.model OPERATOR(pg_catalog.=) activate_model.name) THEN
 		PERFORM @extschema@.refresh_kept_predictions();
 	END IF;
@@ -593,4 +593,4 @@ AS $$
 		  WHERE trials OPERATOR(pg_catalog.>) 0) AS s
 $$;
 COMMENT ON FUNCTION @extschema@.wilson_interval(bigint, bigint) IS
-	'The 95% Wilson score interval of a rate of successes in trials (no row for 0 trials)';
+	'The 95% Wilson score interval of a rate of successes in trials (NULL for 0 trials)';
