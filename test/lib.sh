@@ -15,7 +15,7 @@ say() { printf '\n==> %s\n' "$*"; }
 ensure_packages() {
 	local want=(make gcc postgresql-"$PG_MAJOR" postgresql-server-dev-"$PG_MAJOR"
 				postgresql-"$PG_MAJOR"-cron postgresql-common libipc-run-perl
-				clang libclang-rt-14-dev procps python3-psycopg python3-aiosmtpd "$@")
+				clang libclang-rt-14-dev procps python3-psycopg python3-aiosmtpd python3-sklearn "$@")
 	local missing=()
 	for p in "${want[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
