@@ -132,9 +132,20 @@ SELECT prediction = predict('win', 80002) AS follows_the_facts, prediction < 0.5
 UPDATE lead SET prediction = 0.99 WHERE lead_id = 80002;
 SELECT prediction = predict('win', 80002) AS hand_written_replaced FROM lead WHERE lead_id = 80002;
 INSERT INTO lead (email, industry, employees, prediction) VALUES ('new@a.example', 'saas', 900, 0) RETURNING prediction > 0.5 AS new_lead_predicted;
--- keeping none clears them
+-- a live segment on the prediction: its members move with it, in the
+-- same statement
+SELECT create_segment('ml_likely', 'prediction >= 0.5') > 0 AS segment;
+SELECT count(*) AS likely,
+	   count(*) = (SELECT count(*) FROM segment_member WHERE segment_id = segment_id('ml_likely')) AS members_right
+FROM lead WHERE prediction >= 0.5;
+UPDATE lead SET industry = 'saas', employees = 990, attributes = '{"plan": "pro"}' WHERE lead_id = 80002;
+SELECT prediction >= 0.5 AS likely, in_segment(80002, 'ml_likely') AS member FROM lead WHERE lead_id = 80002;
+-- keeping none clears them, and empties the segment
 SELECT keep_prediction(NULL) AS cleared;
-SELECT count(*) FILTER (WHERE prediction IS NOT NULL) AS predicted FROM lead;
+SELECT count(*) FILTER (WHERE prediction IS NOT NULL) AS predicted,
+	   (SELECT count(*) FROM segment_member WHERE segment_id = segment_id('ml_likely')) AS members
+FROM lead;
+SELECT drop_segment('ml_likely');
 
 -- 6. Counts of activity: all time, and in the first days of the lead
 INSERT INTO activity (lead_id, kind, occurred_at)

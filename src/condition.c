@@ -187,6 +187,7 @@ static int	col_lead_id,
 			col_engagement,
 			col_stage,
 			col_grade,
+			col_prediction,
 			col_stage_changed_at;
 
 static int
@@ -221,6 +222,7 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 		col_engagement = column_of(desc, "engagement");
 		col_stage = column_of(desc, "stage");
 		col_grade = column_of(desc, "grade");
+		col_prediction = column_of(desc, "prediction");
 		col_stage_changed_at = column_of(desc, "stage_changed_at");
 	}
 	facts_seen = desc;			/* see tuple_facts in icp.c */
@@ -247,6 +249,8 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 	la->lead_id = DatumGetInt64(cf->row_values[col_lead_id - 1]);
 	cf->has_fit = !cf->row_nulls[col_fit - 1];
 	la->fit = cf->fit = cf->has_fit ? DatumGetFloat8(cf->row_values[col_fit - 1]) : 0;
+	cf->has_prediction = !cf->row_nulls[col_prediction - 1];
+	cf->prediction = cf->has_prediction ? DatumGetFloat8(cf->row_values[col_prediction - 1]) : 0;
 	la->engagement = cf->row_nulls[col_engagement - 1] ? NULL
 		: DatumGetEngagementP(cf->row_values[col_engagement - 1]);
 	cf->score = lead_score_at(la->fit, la->engagement, now);

@@ -665,6 +665,10 @@ state_fact(ConditionFacts *cf, int fact, Fact *f)
 			if (cf->stage_changed_at != 0)
 				number_fact(f, days_between(cf->stage_changed_at, cf->now));
 			break;
+		case LEAD_FACT_PREDICTION:
+			if (cf->has_prediction)
+				number_fact(f, cf->prediction);
+			break;
 	}
 }
 

@@ -46,6 +46,7 @@
 #define LEAD_FACT_GRADE			(LEAD_FACT_COUNT + 4)
 #define LEAD_FACT_FIT			(LEAD_FACT_COUNT + 5)
 #define LEAD_FACT_DAYS_IN_STAGE	(LEAD_FACT_COUNT + 6)
+#define LEAD_FACT_PREDICTION	(LEAD_FACT_COUNT + 7)
 
 typedef struct LeadFactColumn
 {
@@ -120,6 +121,8 @@ typedef struct ConditionFacts
 	const char *grade;			/* NULL: none */
 	bool		has_fit;
 	double		fit;
+	bool		has_prediction;	/* the kept model's, stored on the lead */
+	double		prediction;
 	TimestampTz stage_changed_at;	/* 0: unknown */
 	void	   *arg;			/* the caller's */
 	/* the lead's activity of a kind (len 0: every kind) */

@@ -176,7 +176,7 @@ const char *const icp_condition_facts[] = {
 	"decision_maker", "company_name", "industry", "employees", "annual_revenue",
 	"country", "city", "source_channel", "campaign_id", "consent", "budget", "need",
 	"authority", "attributes", "email_domain",
-	"score", "temperature", "stage", "grade", "fit", "days_in_stage", NULL
+	"score", "temperature", "stage", "grade", "fit", "days_in_stage", "prediction", NULL
 };
 
 static bool
@@ -641,7 +641,7 @@ check_condition_field(Parser *p, const char *path, int plen, int nseg, int start
 		return true;
 	}
 	return fail(p, ICP_ERR_UNKNOWN_FACT, start,
-				"A condition tests a lead's columns (industry, country, ...), email_domain, attributes.<name>, score, temperature, stage, grade, fit, days_in_stage, or its activity: count(kind within 30 days), days_since_last(kind), never kind.",
+				"A condition tests a lead's columns (industry, country, ...), email_domain, attributes.<name>, score, temperature, stage, grade, fit, days_in_stage, prediction, or its activity: count(kind within 30 days), days_since_last(kind), never kind.",
 				"unknown fact \"%.*s\"", first, path);
 }
 

@@ -178,7 +178,7 @@ extern IcpHeader *icp_parse_condition(const char *text, size_t len, size_t *out_
 /*
  * The names a condition may test: a lead's columns an ICP tests, then
  * email_domain, then its state (score, temperature, stage, grade, fit,
- * days_in_stage); NULL-terminated.  Only attributes has fields below it.
+ * days_in_stage, prediction); NULL-terminated.  Only attributes has fields below it.
  */
 extern const char *const icp_condition_facts[];
 

@@ -279,4 +279,37 @@ SELECT members, members_converted, round(member_rate::numeric, 2) AS member_rate
 	   round(lift::numeric, 2) AS lift, round(lift_low::numeric, 2) AS lift_low, round(lift_high::numeric, 2) AS lift_high
 FROM lead_gen.program_lift('welcome_series');
 
+\echo '== Predictive scoring: a model of who becomes a customer, trained on the outcomes in the stage history (lead_gen.train_model)'
+SELECT lead_gen.train_model('customer',
+	ARRAY['industry', 'employees', 'country', 'seniority', 'source_channel', 'attributes.tech_stack',
+		  'count(webinar in first 30 days)', 'count(demo_request in first 30 days)',
+		  'count(pricing_inquiry in first 30 days)']) AS model_id;
+SELECT lead_gen.keep_prediction('customer') AS leads_predicted;
+
+\echo '== How good it is, on the leads training kept aside (lead_gen.model_report, model_calibration, model_importance)'
+SELECT version, train_leads, train_positives, measured_on, measured_leads, measured_positives,
+	   round(auc::numeric, 3) AS auc, round(log_loss::numeric, 3) AS log_loss, round(brier::numeric, 4) AS brier
+FROM lead_gen.model_report('customer');
+SELECT decile, leads, round(predicted::numeric, 3) AS predicted, round(observed::numeric, 3) AS observed
+FROM lead_gen.model_calibration('customer');
+SELECT rank, feature, round(importance::numeric, 3) AS importance FROM lead_gen.model_importance('customer');
+
+\echo '== The open lead most likely to buy, and why (lead_gen.explain_prediction: the contributions add up to the log-odds)'
+SELECT lead_id, email, stage, round(prediction::numeric, 3) AS prediction
+FROM lead_gen.lead WHERE stage NOT IN ('customer', 'disqualified') ORDER BY prediction DESC, lead_id LIMIT 3;
+SELECT feature, value, round(contribution::numeric, 3) AS contribution
+FROM lead_gen.explain_prediction('customer',
+	(SELECT lead_id FROM lead_gen.lead WHERE stage NOT IN ('customer', 'disqualified') ORDER BY prediction DESC, lead_id LIMIT 1));
+
+\echo '== What goes with buying: the three strongest lifts (lead_gen.conversion_lift), and do readers of the pricing page buy more?'
+SELECT fact, value, leads, converted, round(rate::numeric, 3) AS rate, round(others_rate::numeric, 3) AS others_rate,
+	   round(lift::numeric, 2) AS lift, round(rate_low::numeric, 3) AS rate_low, round(rate_high::numeric, 3) AS rate_high
+FROM lead_gen.conversion_lift(ARRAY['industry', 'country', 'source_channel', 'seniority', 'attributes.tech_stack',
+									'activity(webinar)', 'activity(content_download, asset = guide)',
+									'activity(page_view, url = /pricing)'])
+LIMIT 3;
+SELECT value AS read_pricing, leads, converted, round(rate::numeric, 3) AS rate, round(lift::numeric, 2) AS lift,
+	   round(rate_low::numeric, 3) AS rate_low, round(rate_high::numeric, 3) AS rate_high
+FROM lead_gen.conversion_lift(ARRAY['activity(page_view, url = /pricing)']);
+
 \echo '== the demo tour is over'
