@@ -146,6 +146,27 @@ SELECT count(*) FILTER (WHERE prediction IS NOT NULL) AS predicted,
 	   (SELECT count(*) FROM segment_member WHERE segment_id = segment_id('ml_likely')) AS members
 FROM lead;
 SELECT drop_segment('ml_likely');
+-- the prediction in the score: prediction_weight points per percentage
+-- point, shown by explain_score and replayed by score_at
+UPDATE scoring_settings SET prediction_weight = 0.5;
+SELECT keep_prediction('win') > 3000 AS kept;
+SELECT count(*) AS leads,
+	   bool_and(abs(l.score - (s.fit_weight * coalesce(l.fit, 0) + 50 * l.prediction)) < 1e-9) AS score_counts_it,
+	   bool_and(abs(l.score - lead_score(l, l.scored_at)) < 1e-9) AS lead_score_agrees,
+	   count(*) FILTER (WHERE l.temperature <> 'cold') > 0 AS some_warmed
+FROM lead AS l, scoring_settings AS s WHERE l.engagement IS NULL;
+SELECT e.component, abs(e.points - CASE e.component WHEN 'fit' THEN s.fit_weight * coalesce(l.fit, 0)
+										ELSE 50 * l.prediction END) < 1e-9 AS points_right
+FROM explain_score(80002) AS e, lead AS l, scoring_settings AS s
+WHERE l.lead_id = 80002 AND e.component IN ('fit', 'prediction') ORDER BY e.component;
+SELECT abs(score_at(80002, now()) - (SELECT score FROM lead WHERE lead_id = 80002)) < 1e-9 AS replayed;
+UPDATE lead SET industry = 'retail' WHERE lead_id = 80002;
+SELECT abs(score - (SELECT fit_weight FROM scoring_settings) * coalesce(fit, 0) - 50 * prediction) < 1e-9 AS moves_with_it
+FROM lead WHERE lead_id = 80002;
+SELECT pg_temp.try($$UPDATE scoring_settings SET prediction_weight = -1$$) AS negative_weight;
+SELECT pg_temp.try($$UPDATE scoring_settings SET prediction_weight = 'NaN'$$) AS nan_weight;
+UPDATE scoring_settings SET prediction_weight = 0;
+SELECT keep_prediction(NULL) > 0 AS cleared;
 
 -- 6. Counts of activity: all time, and in the first days of the lead
 INSERT INTO activity (lead_id, kind, occurred_at)

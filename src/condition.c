@@ -161,7 +161,7 @@ lead_score_crossing(ConditionFacts *cf, double threshold, TimestampTz *when)
 	if (la->engagement == NULL)
 		return false;			/* the score is fit alone: it stays */
 	return engagement_crossing(la->engagement, scoring.engagement_cap, scoring.engagement_weight,
-							   scoring.fit_weight * la->fit, threshold, cf->now, when);
+							   la->fixed, threshold, cf->now, when);
 }
 
 /* ConditionFacts.temperature_until: until the score crosses a threshold */
@@ -248,12 +248,13 @@ condition_facts(ConditionFacts *cf, LeadActivity *la, HeapTuple tuple, TupleDesc
 				 errmsg("a lead without a lead_id cannot be tested")));
 	la->lead_id = DatumGetInt64(cf->row_values[col_lead_id - 1]);
 	cf->has_fit = !cf->row_nulls[col_fit - 1];
-	la->fit = cf->fit = cf->has_fit ? DatumGetFloat8(cf->row_values[col_fit - 1]) : 0;
+	cf->fit = cf->has_fit ? DatumGetFloat8(cf->row_values[col_fit - 1]) : 0;
 	cf->has_prediction = !cf->row_nulls[col_prediction - 1];
 	cf->prediction = cf->has_prediction ? DatumGetFloat8(cf->row_values[col_prediction - 1]) : 0;
+	la->fixed = lead_fixed_points(cf->fit, cf->prediction);
 	la->engagement = cf->row_nulls[col_engagement - 1] ? NULL
 		: DatumGetEngagementP(cf->row_values[col_engagement - 1]);
-	cf->score = lead_score_at(la->fit, la->engagement, now);
+	cf->score = lead_score_at(la->fixed, la->engagement, now);
 	cf->stage = cf->row_nulls[col_stage - 1] ? NULL : stage_label(cf->row_values[col_stage - 1]);
 	cf->grade = cf->row_nulls[col_grade - 1] ? NULL
 		: TextDatumGetCString(cf->row_values[col_grade - 1]);

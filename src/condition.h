@@ -32,7 +32,7 @@ typedef struct LeadActivity
 	char	  **view_kinds;		/* "" for every kind */
 	ConditionActivity *views;
 	const Engagement *engagement;	/* NULL: none */
-	double		fit;
+	double		fixed;			/* the score's points from fit and prediction */
 } LeadActivity;
 
 /*

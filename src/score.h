@@ -5,7 +5,10 @@
  *	  score, temperature and the time of the next temperature change kept by
  *	  the lead trigger.
  *
- *	  score(t) = fit_weight * fit + engagement_weight * min(engagement(t), cap)
+ *	  score(t) = fit_weight * fit + prediction_weight * 100 * prediction
+ *				 + engagement_weight * min(engagement(t), cap)
+ *
+ * (fit and prediction are what the lead holds now: its fixed points).
  *
  * An activity adds its kind's points to its lead's engagement, which decays
  * with the configured half-life.  Of a kind with a daily cap only the first
@@ -50,6 +53,7 @@ typedef struct ScoringConfig
 	double		half_life;		/* seconds */
 	Datum		half_life_interval;
 	double		fit_weight;
+	double		prediction_weight;
 	double		engagement_weight;
 	double		engagement_cap;
 	double		warm_at;
@@ -68,6 +72,7 @@ typedef struct ScoringConfig
 	/* lead_gen.lead's columns the lead trigger reads and sets (0: not yet) */
 	int			col_lead_id;
 	int			col_fit;
+	int			col_prediction;
 	int			col_engagement;
 	int			col_score;
 	int			col_temperature;
@@ -124,7 +129,8 @@ typedef struct LeadDelta
 /* score_config.c */
 extern void scoring_load(void);
 extern ScoringRule *rule_for(const char *kind);
-extern double lead_score_at(double fit, const Engagement *e, TimestampTz at);
+extern double lead_fixed_points(double fit, double prediction);
+extern double lead_score_at(double fixed, const Engagement *e, TimestampTz at);
 extern int	lead_temperature(double score);
 
 /* score_caps.c */

@@ -109,8 +109,8 @@ scoring_load(void)
 		elog(ERROR, "SPI_connect failed");
 
 	/* the settings: one row, which cannot be deleted */
-	config_query("SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at"
-				 " FROM lead_gen.scoring_settings");
+	config_query("SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at,"
+				 " prediction_weight FROM lead_gen.scoring_settings");
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -130,6 +130,7 @@ scoring_load(void)
 		scoring.engagement_cap = getfloat(tup, desc, 4);
 		scoring.warm_at = getfloat(tup, desc, 5);
 		scoring.hot_at = getfloat(tup, desc, 6);
+		scoring.prediction_weight = getfloat(tup, desc, 7);
 	}
 	MemoryContextSwitchTo(oldcxt);
 
@@ -250,13 +251,20 @@ rule_for(const char *kind)
 	return hash_search(scoring.rules, kind, HASH_FIND, NULL);
 }
 
-/* The score of a lead with this fit and engagement at a time. */
+/* The points of a lead that time does not move: its fit's and its prediction's. */
 double
-lead_score_at(double fit, const Engagement *e, TimestampTz at)
+lead_fixed_points(double fit, double prediction)
+{
+	return scoring.fit_weight * fit + scoring.prediction_weight * 100 * prediction;
+}
+
+/* The score of a lead with these fixed points and engagement at a time. */
+double
+lead_score_at(double fixed, const Engagement *e, TimestampTz at)
 {
 	double		ev = e ? Min(engagement_value_at(e, at), scoring.engagement_cap) : 0;
 
-	return scoring.fit_weight * fit + scoring.engagement_weight * ev;
+	return fixed + scoring.engagement_weight * ev;
 }
 
 /* The temperature of a score: 0 cold, 1 warm, 2 hot (scoring.temperature's order). */

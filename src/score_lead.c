@@ -41,6 +41,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		d;
 	double		fit;
+	double		fixed;
 	Engagement *e = NULL;
 	double		score;
 	int			ncols = 5;
@@ -65,12 +66,16 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		scoring.col_next_change_at = lead_column(desc, "next_change_at");
 		scoring.col_scored_at = lead_column(desc, "scored_at");
 		scoring.col_lead_id = lead_column(desc, "lead_id");
+		scoring.col_prediction = lead_column(desc, "prediction");
 		scoring.col_fit = lead_column(desc, "fit");
 	}
 
 	derived_before_row(trigdata, tuple, scoring_busy > 0, &ncols, cols, values, nulls);
 	d = heap_getattr(tuple, scoring.col_fit, desc, &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
+	/* trigger lead_predict ran first (by name) */
+	d = heap_getattr(tuple, scoring.col_prediction, desc, &isnull);
+	fixed = lead_fixed_points(fit, isnull ? 0 : DatumGetFloat8(d));
 	/*
 	 * Engagement comes from activity, which needs its lead to exist: a new
 	 * lead has none, whatever the INSERT says.  So a restore, which loads
@@ -107,7 +112,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		}
 	}
 
-	score = lead_score_at(fit, e, now);
+	score = lead_score_at(fixed, e, now);
 	if (e)
 	{
 		double		thresholds[2] = {scoring.warm_at, scoring.hot_at};
@@ -117,7 +122,7 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 			TimestampTz when;
 
 			if (engagement_crossing(e, scoring.engagement_cap, scoring.engagement_weight,
-									scoring.fit_weight * fit, thresholds[i], now, &when) &&
+									fixed, thresholds[i], now, &when) &&
 				(!have_next || when < next))
 			{
 				next = when;
@@ -201,14 +206,17 @@ lead_gen_lead_score(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		d;
 	double		fit;
+	double		prediction;
 	Engagement *e = NULL;
 
 	check_timestamp(at, "at");
 	scoring_load();
 	d = GetAttributeByName(row, "fit", &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
+	d = GetAttributeByName(row, "prediction", &isnull);
+	prediction = isnull ? 0 : DatumGetFloat8(d);
 	d = GetAttributeByName(row, "engagement", &isnull);
 	if (!isnull)
 		e = DatumGetEngagementP(d);
-	PG_RETURN_FLOAT8(lead_score_at(fit, e, at));
+	PG_RETURN_FLOAT8(lead_score_at(lead_fixed_points(fit, prediction), e, at));
 }

@@ -140,7 +140,7 @@ COMMENT ON COLUMN @extschema@.lead.grade IS
 COMMENT ON COLUMN @extschema@.lead.engagement IS
 	'Decaying sum of the points of the lead''s activity (NULL: none that scores). Kept by the activity triggers';
 COMMENT ON COLUMN @extschema@.lead.score IS
-	'fit_weight * fit + engagement_weight * min(engagement, cap), as of scored_at. Kept by trigger lead_score';
+	'fit_weight * fit + prediction_weight * 100 * prediction + engagement_weight * min(engagement, cap), as of scored_at. Kept by trigger lead_score';
 COMMENT ON COLUMN @extschema@.lead.next_change_at IS
 	'No later than when time alone will next change the temperature or a live segment membership (NULL: never); rescore() visits leads whose time has come and stores the exact time';
 COMMENT ON COLUMN @extschema@.lead.scored_at IS 'When score and temperature were last computed';

@@ -123,6 +123,8 @@ CREATE TABLE @extschema@.scoring_settings (
 	engagement_cap		float8 NOT NULL DEFAULT 100,
 	warm_at				float8 NOT NULL DEFAULT 25,
 	hot_at				float8 NOT NULL DEFAULT 60,
+	-- last: added in 1.4, where an upgrade adds it
+	prediction_weight	float8 NOT NULL DEFAULT 0,
 	CONSTRAINT scoring_settings_singleton_check CHECK (singleton),
 	CONSTRAINT scoring_settings_half_life_check CHECK (
 		half_life OPERATOR(pg_catalog.>=) interval '1 second'
@@ -134,10 +136,14 @@ CREATE TABLE @extschema@.scoring_settings (
 		engagement_cap OPERATOR(pg_catalog.>) 0 AND engagement_cap OPERATOR(pg_catalog.<=) 1e9),
 	CONSTRAINT scoring_settings_thresholds_check CHECK (
 		warm_at OPERATOR(pg_catalog.>) '-Infinity' AND hot_at OPERATOR(pg_catalog.<) 'Infinity'
-		AND hot_at OPERATOR(pg_catalog.>) warm_at)
+		AND hot_at OPERATOR(pg_catalog.>) warm_at),
+	CONSTRAINT scoring_settings_prediction_weight_check CHECK (
+		prediction_weight OPERATOR(pg_catalog.>=) 0 AND prediction_weight OPERATOR(pg_catalog.<=) 1000)
 );
 COMMENT ON TABLE @extschema@.scoring_settings IS
-	'How scores are made (one row): score = fit_weight * fit + engagement_weight * min(engagement, engagement_cap); warm from warm_at, hot from hot_at';
+	'How scores are made (one row): score = fit_weight * fit + prediction_weight * 100 * prediction + engagement_weight * min(engagement, engagement_cap); warm from warm_at, hot from hot_at';
+COMMENT ON COLUMN @extschema@.scoring_settings.prediction_weight IS
+	'Points per percentage point of the kept model''s prediction (lead.prediction; 0: predictions do not score)';
 COMMENT ON COLUMN @extschema@.scoring_settings.half_life IS 'Engagement halves every half_life (months count as 30 days)';
 INSERT INTO @extschema@.scoring_settings DEFAULT VALUES;
 
@@ -624,7 +630,7 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	WITH s AS (
-		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap
+		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap, st.prediction_weight
 		FROM @extschema@.scoring_settings AS st),
 	acts AS (
 		SELECT a.kind, a.occurred_at, r.points, r.daily_cap,
@@ -644,12 +650,18 @@ BEGIN
 		FROM acts AS a CROSS JOIN s
 		GROUP BY a.kind, a.points),
 	total AS (SELECT coalesce(sum(value), 0) AS value FROM per_kind),
-	l AS (SELECT coalesce(x.fit, 0) AS fit FROM @extschema@.lead AS x WHERE x.lead_id = explain_score.lead_id),
+	l AS (SELECT coalesce(x.fit, 0) AS fit, coalesce(x.prediction, 0) AS prediction
+		  FROM @extschema@.lead AS x WHERE x.lead_id = explain_score.lead_id),
 	parts AS (
 		SELECT 1 AS part, 0::float8 AS weight, 'fit' AS component, NULL::text AS kind, NULL::bigint AS events,
 			   NULL::float8 AS raw_points, NULL::float8 AS capped_points, NULL::float8 AS decay,
 			   s.fit_weight * l.fit AS points
 		FROM l CROSS JOIN s
+		UNION ALL
+		-- the prediction's points, when the settings give it a weight
+		SELECT 1, -1, 'prediction', NULL, NULL, NULL, NULL, NULL, s.prediction_weight * 100 * l.prediction
+		FROM l CROSS JOIN s
+		WHERE s.prediction_weight OPERATOR(pg_catalog.>) 0
 		UNION ALL
 		SELECT CASE WHEN p.points IS NULL THEN 3 ELSE 2 END, p.value,
 			   CASE WHEN p.points IS NULL THEN 'no rule' ELSE 'activity' END, p.kind, p.events,
@@ -667,7 +679,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.explain_score(bigint, timestamptz) IS
-	'A lead''s score at a time (default now), replayed from its activity under today''s rules and fit: one row for fit, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';
+	'A lead''s score at a time (default now), replayed from its activity under today''s rules, fit and prediction: one row for fit, one for the prediction when prediction_weight is above 0, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';
 
 CREATE FUNCTION @extschema@.score_at(lead_id bigint, at timestamptz)
 RETURNS float8
@@ -677,4 +689,4 @@ AS $$
 	SELECT sum(e.points) FROM @extschema@.explain_score(score_at.lead_id, score_at.at) AS e
 $$;
 COMMENT ON FUNCTION @extschema@.score_at(bigint, timestamptz) IS
-	'The score a lead had at a past moment, replayed from its activity under today''s rules and today''s fit; NULL for no such lead';
+	'The score a lead had at a past moment, replayed from its activity under today''s rules and today''s fit and prediction; NULL for no such lead';

@@ -514,7 +514,7 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	WITH s AS (
-		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap
+		SELECT st.half_life, st.fit_weight, st.engagement_weight, st.engagement_cap, st.prediction_weight
 		FROM @extschema@.scoring_settings AS st),
 	acts AS (
 		SELECT a.kind, a.occurred_at, r.points, r.daily_cap,
@@ -534,12 +534,18 @@ BEGIN
 		FROM acts AS a CROSS JOIN s
 		GROUP BY a.kind, a.points),
 	total AS (SELECT coalesce(sum(value), 0) AS value FROM per_kind),
-	l AS (SELECT coalesce(x.fit, 0) AS fit FROM @extschema@.lead AS x WHERE x.lead_id = explain_score.lead_id),
+	l AS (SELECT coalesce(x.fit, 0) AS fit, coalesce(x.prediction, 0) AS prediction
+		  FROM @extschema@.lead AS x WHERE x.lead_id = explain_score.lead_id),
 	parts AS (
 		SELECT 1 AS part, 0::float8 AS weight, 'fit' AS component, NULL::text AS kind, NULL::bigint AS events,
 			   NULL::float8 AS raw_points, NULL::float8 AS capped_points, NULL::float8 AS decay,
 			   s.fit_weight * l.fit AS points
 		FROM l CROSS JOIN s
+		UNION ALL
+		-- the prediction's points, when the settings give it a weight
+		SELECT 1, -1, 'prediction', NULL, NULL, NULL, NULL, NULL, s.prediction_weight * 100 * l.prediction
+		FROM l CROSS JOIN s
+		WHERE s.prediction_weight OPERATOR(pg_catalog.>) 0
 		UNION ALL
 		SELECT CASE WHEN p.points IS NULL THEN 3 ELSE 2 END, p.value,
 			   CASE WHEN p.points IS NULL THEN 'no rule' ELSE 'activity' END, p.kind, p.events,
@@ -557,7 +563,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION @extschema@.explain_score(bigint, timestamptz) IS
-	'A lead''s score at a time (default now), replayed from its activity under today''s rules and fit: one row for fit, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';
+	'A lead''s score at a time (default now), replayed from its activity under today''s rules, fit and prediction: one row for fit, one for the prediction when prediction_weight is above 0, one per activity kind (raw points, points lost to daily caps, points lost to decay, points counted), one for the engagement cap; points add up to the score';
 
 CREATE OR REPLACE FUNCTION @extschema@.funnel_chart(labels text[], counts numeric[], width integer DEFAULT 40)
 RETURNS SETOF text
@@ -3555,6 +3561,18 @@ COMMENT ON FUNCTION @extschema@.program_lift(text) IS
 ALTER TABLE @extschema@.lead ADD COLUMN prediction float8;
 COMMENT ON COLUMN @extschema@.lead.prediction IS
 	'Probability 0..1 that the lead becomes a customer, by the active version of the model keep_prediction() named (NULL: none). Kept by trigger lead_predict';
+COMMENT ON COLUMN @extschema@.lead.score IS
+	'fit_weight * fit + prediction_weight * 100 * prediction + engagement_weight * min(engagement, cap), as of scored_at. Kept by trigger lead_score';
+-- and its weight in the score (0: none, so no score moves)
+ALTER TABLE @extschema@.scoring_settings ADD COLUMN prediction_weight float8 NOT NULL DEFAULT 0,
+	ADD CONSTRAINT scoring_settings_prediction_weight_check CHECK (
+		prediction_weight OPERATOR(pg_catalog.>=) 0 AND prediction_weight OPERATOR(pg_catalog.<=) 1000);
+COMMENT ON TABLE @extschema@.scoring_settings IS
+	'How scores are made (one row): score = fit_weight * fit + prediction_weight * 100 * prediction + engagement_weight * min(engagement, engagement_cap); warm from warm_at, hot from hot_at';
+COMMENT ON COLUMN @extschema@.scoring_settings.prediction_weight IS
+	'Points per percentage point of the kept model''s prediction (lead.prediction; 0: predictions do not score)';
+COMMENT ON FUNCTION @extschema@.score_at(bigint, timestamptz) IS
+	'The score a lead had at a past moment, replayed from its activity under today''s rules and today''s fit and prediction; NULL for no such lead';
 
 -- ---------------------------------------------------------------------------
 -- Models: one row per trained version, its terms, and the model kept on leads
