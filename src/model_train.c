@@ -878,13 +878,10 @@ store_model(Datum name, const char *json, Datum horizon, double lambda, int max_
 Datum
 lead_gen_model_written(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerData *trigdata = trigger_guard(fcinfo, "model_written", GUARD_BEFORE,
+										  GUARD_INSERT | GUARD_UPDATE, GUARD_ROW,
+										  GUARD_LEAD_GEN_TABLE);
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("model_written: must be called as a BEFORE ROW trigger")));
 	if (!storing_model && !restore_in_progress())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -24,6 +24,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
@@ -123,6 +124,13 @@ cache_reset(void)
 
 	if (cache.generation == config_generation() && cache.cxt != NULL)
 		return;
+	if (!OidIsValid(get_relname_relid("prediction_settings", get_namespace_oid("lead_gen", false))))
+	{
+		/* lead_gen before 1.4, on its way to an update: no models */
+		cache.has_kept = false;
+		cache.nwatched = 0;
+		return;
+	}
 	if (cache.cxt == NULL)
 		cache.cxt = AllocSetContextCreate(TopMemoryContext, "lead_gen models", ALLOCSET_DEFAULT_SIZES);
 	else

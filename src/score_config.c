@@ -12,6 +12,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/executor.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -19,6 +20,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "config.h"
 #include "score.h"
@@ -109,8 +111,8 @@ scoring_load(void)
 		elog(ERROR, "SPI_connect failed");
 
 	/* the settings: one row, which cannot be deleted */
-	config_query("SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at,"
-				 " prediction_weight FROM lead_gen.scoring_settings");
+	config_query("SELECT half_life, fit_weight, engagement_weight, engagement_cap, warm_at, hot_at, s"
+				 " FROM lead_gen.scoring_settings AS s");
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -130,7 +132,22 @@ scoring_load(void)
 		scoring.engagement_cap = getfloat(tup, desc, 4);
 		scoring.warm_at = getfloat(tup, desc, 5);
 		scoring.hot_at = getfloat(tup, desc, 6);
-		scoring.prediction_weight = getfloat(tup, desc, 7);
+		/* a database still at 1.3 or older (until its update) has no prediction_weight */
+		scoring.prediction_weight = 0;
+		{
+			HeapTupleHeader row = DatumGetHeapTupleHeader(SPI_getbinval(tup, desc, 7, &isnull));
+			TupleDesc	rowdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
+														 HeapTupleHeaderGetTypMod(row));
+			int			col = SPI_fnumber(rowdesc, "prediction_weight");
+
+			ReleaseTupleDesc(rowdesc);
+			if (col > 0)
+			{
+				Datum		d = GetAttributeByNum(row, col, &isnull);
+
+				scoring.prediction_weight = isnull ? 0 : DatumGetFloat8(d);
+			}
+		}
 	}
 	MemoryContextSwitchTo(oldcxt);
 

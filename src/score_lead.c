@@ -16,6 +16,7 @@
 #include "funcapi.h"
 #include "utils/hsearch.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "derived.h"
 #include "lead_change.h"
@@ -66,7 +67,8 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 		scoring.col_next_change_at = lead_column(desc, "next_change_at");
 		scoring.col_scored_at = lead_column(desc, "scored_at");
 		scoring.col_lead_id = lead_column(desc, "lead_id");
-		scoring.col_prediction = lead_column(desc, "prediction");
+		/* 0 in a database still at 1.3 or older, until its update */
+		scoring.col_prediction = Max(SPI_fnumber(desc, "prediction"), 0);
 		scoring.col_fit = lead_column(desc, "fit");
 	}
 
@@ -74,7 +76,9 @@ lead_gen_lead_score_trigger(PG_FUNCTION_ARGS)
 	d = heap_getattr(tuple, scoring.col_fit, desc, &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
 	/* trigger lead_predict ran first (by name) */
-	d = heap_getattr(tuple, scoring.col_prediction, desc, &isnull);
+	isnull = true;
+	if (scoring.col_prediction > 0)
+		d = heap_getattr(tuple, scoring.col_prediction, desc, &isnull);
 	fixed = lead_fixed_points(fit, isnull ? 0 : DatumGetFloat8(d));
 	/*
 	 * Engagement comes from activity, which needs its lead to exist: a new
@@ -213,8 +217,19 @@ lead_gen_lead_score(PG_FUNCTION_ARGS)
 	scoring_load();
 	d = GetAttributeByName(row, "fit", &isnull);
 	fit = isnull ? 0 : DatumGetFloat8(d);
-	d = GetAttributeByName(row, "prediction", &isnull);
-	prediction = isnull ? 0 : DatumGetFloat8(d);
+	prediction = 0;
+	{
+		TupleDesc	rowdesc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(row),
+													 HeapTupleHeaderGetTypMod(row));
+		int			col = SPI_fnumber(rowdesc, "prediction");	/* 0 before 1.4's update */
+
+		ReleaseTupleDesc(rowdesc);
+		if (col > 0)
+		{
+			d = GetAttributeByNum(row, col, &isnull);
+			prediction = isnull ? 0 : DatumGetFloat8(d);
+		}
+	}
 	d = GetAttributeByName(row, "engagement", &isnull);
 	if (!isnull)
 		e = DatumGetEngagementP(d);

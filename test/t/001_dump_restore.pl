@@ -107,6 +107,21 @@ is( $node->safe_psql('source', q{
 		   AND (SELECT count(*) FROM lead_gen.suppression) > 0
 		   AND (SELECT count(*) FILTER (WHERE holdout) > 0 FROM lead_gen.enrollment)}),
 	't', 'a program with messages sent, pending and held out, and a suppression');
+# A model of the sample's outcomes in two versions, the second kept on every
+# lead and counted into the score.
+$node->safe_psql('source', q{
+	SELECT lead_gen.train_model('dump_model', ARRAY['industry', 'country', 'seniority', 'count(webinar in first 30 days)']);
+	SELECT lead_gen.train_model('dump_model', ARRAY['industry', 'country', 'seniority', 'count(webinar in first 30 days)'],
+								regularization => 3);
+	SELECT lead_gen.keep_prediction('dump_model');
+	UPDATE lead_gen.scoring_settings SET prediction_weight = 0.3;
+	CALL lead_gen.recompute_all();
+});
+is( $node->safe_psql('source', q{
+		SELECT count(*) FILTER (WHERE prediction IS NULL) = 0 AND count(*) FILTER (WHERE prediction > 0.2) > 0
+		FROM lead_gen.lead}),
+	't', 'a model is kept on every lead before the dump');
+
 # One fingerprint per table of the extension: row count and a hash of all
 # rows in key order.  Tables are read from the catalog so that a table added
 # later is covered without touching this test.
@@ -241,6 +256,17 @@ is( $node->safe_psql('restored',
 	'0', 'restored scores agree with restored engagement and fit');
 is( $node->safe_psql('restored', 'SELECT changed_at IS NOT NULL FROM lead_gen.scoring_state'),
 	't', 'the restore marked the rules changed, so the next rescore() recomputes everyone');
+
+# The model comes back as it was (the fingerprints above): the predictions
+# restored are what it predicts, and it keeps predicting.
+is( $node->safe_psql('restored', q{
+		SELECT count(*) FROM lead_gen.lead WHERE prediction IS DISTINCT FROM lead_gen.predict('dump_model', lead_id)}),
+	'0', 'every restored prediction is the restored model\'s');
+is( $node->safe_psql('restored', q{
+		UPDATE lead_gen.lead SET industry = 'fintech' WHERE lead_id = 7;
+		SELECT prediction = lead_gen.predict('dump_model', 7) AND version = 2
+		FROM lead_gen.lead, lead_gen.model_report('dump_model') WHERE lead_id = 7}),
+	't', 'the active version predicts a changed lead after the restore');
 
 # The identity sequences were carried over: new rows get fresh keys.
 for my $t (qw(campaign lead activity stage_change))

@@ -28,7 +28,7 @@ sub fingerprint
 	return $node->safe_psql($db, q{
 		SELECT string_agg(t || ' ' || n, ', ' ORDER BY t) FROM (
 			SELECT 'lead' AS t, count(*) || ':' || md5(string_agg((to_jsonb(l) - ARRAY['engagement', 'score', 'temperature',
-				'next_change_at', 'scored_at'])::text, '|' ORDER BY l.lead_id)) AS n FROM lead_gen.lead AS l
+				'next_change_at', 'scored_at', 'prediction'])::text, '|' ORDER BY l.lead_id)) AS n FROM lead_gen.lead AS l
 			UNION ALL SELECT 'activity', count(*) || ':' || md5(string_agg(a::text, '|' ORDER BY a.activity_id))
 			FROM lead_gen.activity AS a
 			UNION ALL SELECT 'stage_change', count(*) || ':' || md5(string_agg(c::text, '|' ORDER BY c.stage_change_id))
@@ -126,6 +126,16 @@ for my $old (@released)
 		"$old -> $current: recompute_all() in small batches recomputes every lead");
 	cmp_ok($node->safe_psql($db, q{SELECT reached FROM lead_gen.stage_funnel() WHERE stage = 'customer'}),
 		'>', 0, "$old -> $current: reports work");
+	# 1.4: a model of the updated leads, kept on every one of them (and dumped below)
+	$node->safe_psql($db, q{
+		SELECT lead_gen.train_model('upgraded', ARRAY['industry', 'country', 'count(webinar in first 30 days)']);
+		SELECT lead_gen.keep_prediction('upgraded');
+	});
+	is( $node->safe_psql($db, q{
+			SELECT count(*) > 0 AND count(*) FILTER (WHERE prediction IS NULL) = 0
+			   AND bool_and(prediction = lead_gen.predict('upgraded', lead_id))
+			FROM lead_gen.lead}),
+		't', "$old -> $current: a model trains and its predictions are kept on every lead");
 	# 1.1: only lead_gen writes history (admins may import)
 	$node->safe_psql($db, q{
 		DO $$BEGIN
@@ -182,7 +192,8 @@ for my $old (@released)
 		UPDATE lead_gen.lead SET peak_stage = 'customer', mql_at = '2020-01-01', stage_changed_at = '2020-01-01',
 			created_at = '2030-01-01' WHERE lead_id = 4;
 	});
-	my $honest = $node->safe_psql($db, q{SELECT l::text FROM lead_gen.lead AS l WHERE lead_id = 3});
+	# (1.4 adds prediction, NULL without a kept model)
+	my $honest = $node->safe_psql($db, q{SELECT (to_jsonb(l) - 'prediction')::text FROM lead_gen.lead AS l WHERE lead_id = 3});
 	my ($rc, $out, $err) = $node->psql($db, 'ALTER EXTENSION lead_gen UPDATE', on_error_stop => 1);
 	is($rc, 0, 'a 1.3 install with forged and NaN data updates');
 	my @notices = $err =~ /WARNING:  lead_gen 1\.4: ([^\n]*)/g;
@@ -206,7 +217,7 @@ for my $old (@released)
 		'0', 'no NaN in the channel report');
 	is($node->safe_psql($db, q{SELECT string_agg(kind, ' ' ORDER BY kind) FROM lead_gen.scoring_rule WHERE kind LIKE 'page_view%'}),
 		'page_view page_viewz', 'the renamed default rule is back beside the new name');
-	is($node->safe_psql($db, q{SELECT l::text FROM lead_gen.lead AS l WHERE lead_id = 3}), $honest,
+	is($node->safe_psql($db, q{SELECT (to_jsonb(l) - 'prediction')::text FROM lead_gen.lead AS l WHERE lead_id = 3}), $honest,
 		'an honest lead is left as it was');
 	is(catalog_diff($fresh_catalog, catalog_of($node, $db)), '', 'and the catalog is a fresh install\'s');
 }
