@@ -7,8 +7,10 @@
  * the same code, so a stored lead is predicted from exactly the values its
  * model was trained on.  Every value is read as text, the way SQL prints it
  * (a column's output function, attributes ->> key); numeric features parse
- * that text.  Counts of activity are computed in SQL by both, from
- * model_feature_count_sql().
+ * that text.  Counts of activity are computed in SQL for training
+ * (model_feature_count_sql) and by an index scan for prediction (predict.c),
+ * both over [.., created_at + N * 24 hours): days of 24 hours, whatever the
+ * time zone.
  *
  *-------------------------------------------------------------------------
  */
@@ -321,8 +323,8 @@ model_feature_count_sql(StringInfo buf, const ModelFeature *feature, const char 
 	if (!any)
 		appendStringInfo(buf, " AND a.kind OPERATOR(pg_catalog.=) %s::text", quote_literal_cstr(feature->key));
 	if (feature->days > 0)
-		appendStringInfo(buf, " AND a.occurred_at OPERATOR(pg_catalog.<) (%s OPERATOR(pg_catalog.+) '%d days'::interval)",
-						 created_at, feature->days);
+		appendStringInfo(buf, " AND a.occurred_at OPERATOR(pg_catalog.<) (%s OPERATOR(pg_catalog.+) '%d hours'::interval)",
+						 created_at, feature->days * 24);
 	appendStringInfoChar(buf, ')');
 }
 

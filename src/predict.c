@@ -10,7 +10,7 @@
  * contribution per feature: the weight of the value it has (its "other" term
  * for a value training did not keep, its "missing" term for none), or for a
  * number weight * (value - center) / scale.  Counts of activity are one
- * query per lead over its activity.
+ * index scan of the lead's activity.
  *
  * The kept model is the active version of the model prediction_settings
  * names.  The trigger computes its prediction on every write of the facts
@@ -23,7 +23,10 @@
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -32,11 +35,14 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "nodes/bitmapset.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
 #include "config.h"
@@ -59,7 +65,7 @@ typedef struct LoadedFeature
 	double		number;
 	double		center;
 	double		scale;
-	int			count_no;		/* counts: column of the count query; else 0 */
+	int			count_no;		/* counts: 1-based among the model's counts; else 0 */
 } LoadedFeature;
 
 typedef struct LoadedModel
@@ -69,7 +75,10 @@ typedef struct LoadedModel
 	int			nfeatures;
 	LoadedFeature *features;
 	int			ncounts;
-	SPIPlanPtr	count_plan;
+	Bitmapset  *reads;			/* the lead's columns it reads, as tg_updatedcols has them */
+	bool		reads_everything;	/* it reads fit, which the other facts move */
+	const char **count_kind;	/* per count: its kind, NULL for any */
+	int64	   *count_window;	/* per count: usecs after created_at; 0: all time */
 } LoadedModel;
 
 typedef struct Contribution
@@ -90,6 +99,11 @@ static struct
 	int			col_lead_id;
 	int			col_created_at;
 	TupleDesc	lead_desc;
+	Oid			activity_relid;
+	Oid			activity_index;
+	int			activity_att_lead;
+	int			activity_att_kind;
+	int			activity_att_at;
 	char	  **watched_kinds;	/* kinds the kept model counts; "any": all */
 	int			nwatched;
 } cache;
@@ -155,6 +169,18 @@ cache_reset(void)
 	cache.col_prediction = lead_column(cache.lead_desc, "prediction");
 	cache.col_lead_id = lead_column(cache.lead_desc, "lead_id");
 	cache.col_created_at = lead_column(cache.lead_desc, "created_at");
+	cache.activity_relid = lead_gen_relid("activity");
+	cache.activity_index = get_relname_relid("activity_lead_occurred_at_idx", get_namespace_oid("lead_gen", false));
+	if (!OidIsValid(cache.activity_index))
+		elog(ERROR, "index lead_gen.activity_lead_occurred_at_idx does not exist");
+	{
+		Relation	rel = table_open(cache.activity_relid, AccessShareLock);
+
+		cache.activity_att_lead = lead_column(RelationGetDescr(rel), "lead_id");
+		cache.activity_att_kind = lead_column(RelationGetDescr(rel), "kind");
+		cache.activity_att_at = lead_column(RelationGetDescr(rel), "occurred_at");
+		table_close(rel, AccessShareLock);
+	}
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -191,7 +217,6 @@ load_model(int64 model_id)
 	Datum		arg = Int64GetDatum(model_id);
 	Oid			argtype = INT8OID;
 	int			rc;
-	StringInfoData sql;
 
 	cache_reset();
 	m = hash_search(cache.models, &model_id, HASH_FIND, NULL);
@@ -291,30 +316,85 @@ load_model(int64 model_id)
 	}
 	MemoryContextSwitchTo(old);
 
-	if (m->ncounts > 0)
+	old = MemoryContextSwitchTo(cache.cxt);
+	/* what activity changes (engagement), the window's start, and a write of the value */
+	m->reads = bms_make_singleton(lead_column(cache.lead_desc, "engagement") - FirstLowInvalidHeapAttributeNumber);
+	m->reads = bms_add_member(m->reads, cache.col_created_at - FirstLowInvalidHeapAttributeNumber);
+	m->reads = bms_add_member(m->reads, cache.col_prediction - FirstLowInvalidHeapAttributeNumber);
+	for (int i = 0; i < m->nfeatures; i++)
 	{
-		StringInfoData counts;
-		Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+		ModelFeature *f = &m->features[i].f;
 
-		initStringInfo(&sql);
-		initStringInfo(&counts);
-		for (int i = 0; i < m->nfeatures; i++)
-			if (m->features[i].f.source == FEATURE_COUNT)
-			{
-				appendStringInfoString(&counts, counts.len ? ", " : "");
-				model_feature_count_sql(&counts, &m->features[i].f, "$2");
-			}
-		appendStringInfo(&sql, "SELECT %s FROM lead_gen.activity AS a WHERE a.lead_id OPERATOR(pg_catalog.=) $1",
-						 counts.data);
-		m->count_plan = SPI_prepare(sql.data, 2, types);
-		if (m->count_plan == NULL)
-			elog(ERROR, "could not prepare the counts of model " INT64_FORMAT ": %s",
-				 model_id, SPI_result_code_string(SPI_result));
-		SPI_keepplan(m->count_plan);
+		if (f->source == FEATURE_COUNT)
+			continue;
+		/* fit moves with any fact the profile tests (trigger lead_fit ran first) */
+		if (f->source == FEATURE_COLUMN && strcmp(f->key, "fit") == 0)
+		{
+			m->reads_everything = true;
+			continue;
+		}
+		m->reads = bms_add_member(m->reads, f->attnum - FirstLowInvalidHeapAttributeNumber);
 	}
+	m->count_kind = palloc0(Max(m->ncounts, 1) * sizeof(char *));
+	m->count_window = palloc0(Max(m->ncounts, 1) * sizeof(int64));
+	for (int i = 0; i < m->nfeatures; i++)
+	{
+		LoadedFeature *lf = &m->features[i];
+
+		if (lf->f.source != FEATURE_COUNT)
+			continue;
+		m->count_kind[lf->count_no - 1] = strcmp(lf->f.key, "any") == 0 ? NULL : lf->f.key;
+		m->count_window[lf->count_no - 1] = (int64) lf->f.days * USECS_PER_DAY;
+	}
+	MemoryContextSwitchTo(old);
 	SPI_finish();
 	m->model_id = model_id;
 	return m;
+}
+
+/*
+ * The counts of a lead's activity a model reads, by one ordered scan of its
+ * activity (index activity_lead_occurred_at_idx) with the latest snapshot,
+ * which includes what concurrent writers of the lead committed before it was
+ * locked (as segments read it, condition.c).  The same counts as
+ * model_feature_count_sql's.
+ */
+static void
+count_activity(LoadedModel *m, int64 lead_id, TimestampTz created_at, int64 *counts)
+{
+	Relation	rel = table_open(cache.activity_relid, AccessShareLock);
+	Relation	index = index_open(cache.activity_index, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+
+	ScanKeyInit(&key, cache.activity_att_lead, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(lead_id));
+	scan = systable_beginscan_ordered(rel, index, snapshot, 1, &key);
+	while ((tup = systable_getnext_ordered(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		text	   *kind = DatumGetTextPP(heap_getattr(tup, cache.activity_att_kind, desc, &isnull));
+		TimestampTz at = DatumGetTimestampTz(heap_getattr(tup, cache.activity_att_at, desc, &isnull));
+		const char *k = VARDATA_ANY(kind);
+		int			len = VARSIZE_ANY_EXHDR(kind);
+
+		for (int i = 0; i < m->ncounts; i++)
+		{
+			const char *want = m->count_kind[i];
+
+			if (want && ((int) strlen(want) != len || memcmp(want, k, len) != 0))
+				continue;
+			if (m->count_window[i] > 0 && at >= created_at + m->count_window[i])
+				continue;
+			counts[i]++;
+		}
+	}
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
 }
 
 /*
@@ -333,20 +413,10 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 		if (!counted)
 		{
 			bool		isnull;
-			Datum		args[2];
-			int			rc;
+			int64		lead_id = DatumGetInt64(heap_getattr(tuple, cache.col_lead_id, desc, &isnull));
+			TimestampTz created_at = DatumGetTimestampTz(heap_getattr(tuple, cache.col_created_at, desc, &isnull));
 
-			args[0] = heap_getattr(tuple, cache.col_lead_id, desc, &isnull);
-			args[1] = heap_getattr(tuple, cache.col_created_at, desc, &isnull);
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			rc = SPI_execute_plan(m->count_plan, args, NULL, true, 1);
-			if (rc != SPI_OK_SELECT || SPI_processed != 1)
-				elog(ERROR, "could not count the activity of a lead: %s", SPI_result_code_string(rc));
-			for (int i = 0; i < m->ncounts; i++)
-				counts[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-														i + 1, &isnull));
-			SPI_finish();
+			count_activity(m, lead_id, created_at, counts);
 		}
 	}
 
@@ -497,8 +567,17 @@ lead_gen_lead_predict_trigger(PG_FUNCTION_ARGS)
 		return PointerGetDatum(tuple);	/* the value lead_gen computed when it was dumped */
 	if (cache.has_kept)
 	{
-		double		p = probability(model_logit(load_model(cache.kept_id), tuple, desc,
-												TRIGGER_FIRED_BY_INSERT(trigdata->tg_event), NULL));
+		LoadedModel *m = load_model(cache.kept_id);
+		double		p;
+
+		/*
+		 * An update that sets nothing the model reads keeps the prediction
+		 * (activity sets engagement; keeping another model sets prediction).
+		 */
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) && !m->reads_everything &&
+			!bms_overlap(trigdata->tg_updatedcols, m->reads))
+			return PointerGetDatum(tuple);
+		p = probability(model_logit(m, tuple, desc, TRIGGER_FIRED_BY_INSERT(trigdata->tg_event), NULL));
 
 		value = Float8GetDatum(p);
 		isnull = !isfinite(p);

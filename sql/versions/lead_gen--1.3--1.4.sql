@@ -4096,7 +4096,10 @@ RETURNS SETOF record LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	pairs text := '';
+	columns text := '';
+	sets text := '';
+	which text := '';
+	val text := '';
 	reached text;
 BEGIN
 	IF facts IS NULL OR cardinality(facts) = 0 THEN
@@ -4111,37 +4114,37 @@ BEGIN
 		RAISE EXCEPTION 'stage must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	FOR i IN 1 .. cardinality(facts) LOOP
-		pairs := pairs || CASE WHEN i > 1 THEN ', ' ELSE '' END
-				 || format('(%s, %s)', i, @extschema@.lift_fact_sql(facts[i]));
+		columns := columns || format(', %s AS v%s', @extschema@.lift_fact_sql(facts[i]), i);
+		sets := sets || format('(v%s), ', i);
+		which := which || format(' WHEN GROUPING(v%s) OPERATOR(pg_catalog.=) 0 THEN %s', i, i);
+		val := val || format(' WHEN GROUPING(v%s) OPERATOR(pg_catalog.=) 0 THEN v%s', i, i);
 	END LOOP;
 	-- reaching a stage is reaching it or a later one (peak_stage); disqualified is being it
 	reached := CASE WHEN stage = 'disqualified'
 					THEN 'l.stage OPERATOR(pg_catalog.=) ''disqualified'''
 					ELSE format('l.peak_stage OPERATOR(pg_catalog.>=) %L', stage) END;
+	-- one pass: every fact's values and the total, as grouping sets
 	RETURN QUERY EXECUTE format($q$
-		WITH v AS (
-			SELECT f.no, f.value, pg_catalog.count(*) AS n,
-				   pg_catalog.count(*) FILTER (WHERE (%s)) AS c
-			FROM @extschema@.lead AS l
-			CROSS JOIN LATERAL (VALUES %s) AS f(no, value)
-			WHERE l.forgotten_at IS NULL AND f.value IS NOT NULL
-			GROUP BY f.no, f.value),
-		t AS (
-			SELECT pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE (%s)) AS c
-			FROM @extschema@.lead AS l WHERE l.forgotten_at IS NULL),
+		WITH g AS (
+			SELECT CASE %s END AS no, CASE %s END AS value,
+				   pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE s.reached) AS c
+			FROM (SELECT (%s) AS reached %s
+				  FROM @extschema@.lead AS l WHERE l.forgotten_at IS NULL) AS s
+			GROUP BY GROUPING SETS (%s ())),
+		t AS (SELECT g.n, g.c FROM g WHERE g.no IS NULL),
 		r AS (
-			SELECT $1[v.no] AS fact, v.value, v.n, v.c,
-				   v.c::float8 / v.n AS rate,
-				   CASE WHEN t.n OPERATOR(pg_catalog.>) v.n
-						THEN (t.c OPERATOR(pg_catalog.-) v.c)::float8 / (t.n OPERATOR(pg_catalog.-) v.n) END AS others
-			FROM v, t
-			WHERE v.n OPERATOR(pg_catalog.>=) $2)
+			SELECT $1[g.no] AS fact, g.value, g.n, g.c,
+				   g.c::float8 / g.n AS rate,
+				   CASE WHEN t.n OPERATOR(pg_catalog.>) g.n
+						THEN (t.c OPERATOR(pg_catalog.-) g.c)::float8 / (t.n OPERATOR(pg_catalog.-) g.n) END AS others
+			FROM g, t
+			WHERE g.no IS NOT NULL AND g.value IS NOT NULL AND g.n OPERATOR(pg_catalog.>=) $2)
 		SELECT r.fact, r.value, r.n, r.c, r.rate, r.others,
 			   CASE WHEN r.others OPERATOR(pg_catalog.>) 0 THEN r.rate / r.others END,
 			   w.low, w.high
 		FROM r, @extschema@.wilson_interval(r.c, r.n) AS w
 		ORDER BY 7 DESC NULLS LAST, 1, 2
-	$q$, reached, pairs, reached) USING facts, min_leads;
+	$q$, which, val, reached, columns, sets) USING facts, min_leads;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.conversion_lift(text[], integer, @extschema@.lifecycle_stage) IS
