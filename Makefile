@@ -18,7 +18,7 @@ REGRESS = schema bad_input icp profile engagement scoring scoring_property stage
 REGRESS_OPTS = --inputdir=. --load-extension=pg_trgm --load-extension=lead_gen
 
 # isolation specs: test/isolation/specs/*.spec, expected in test/isolation/expected
-ISOLATION = lead_email_unique profile_cache activity_concurrent capped_concurrent bulk_load_order rescore_concurrent stage_transition_race stage_event_vs_disqualify stage_notify identity_concurrent merge_concurrent segment_concurrent program_concurrent
+ISOLATION = lead_email_unique profile_cache activity_concurrent capped_concurrent bulk_load_order rescore_concurrent stage_transition_race stage_event_vs_disqualify stage_notify identity_concurrent merge_concurrent segment_concurrent program_concurrent model_concurrent
 ISOLATION_OPTS = --inputdir=test/isolation --load-extension=pg_trgm --load-extension=lead_gen
 
 # TAP tests: test/t/*.pl (whole-server behaviour: dump/restore, pg_cron)

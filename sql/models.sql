@@ -315,7 +315,59 @@ SELECT pg_temp.try($$SELECT * FROM conversion_lift(ARRAY['segment(nope)'])$$) AS
 SELECT pg_temp.try($$SELECT * FROM conversion_lift(ARRAY[]::text[])$$) AS no_facts;
 SELECT pg_temp.try($$SELECT * FROM conversion_lift(ARRAY['industry'], 0)$$) AS zero_min;
 
--- 11. Who may: readers predict, explain and report; admins train
+-- 11. The names of features and facts are parsed from text: random
+-- mutations of valid ones are each refused with a parameter error (or, for
+-- a lift fact, an unknown segment), or accepted; an accepted feature's
+-- canonical name reads back as itself, and an accepted fact runs.
+CREATE FUNCTION pg_temp.mutate(s text, edits int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	pieces text[] := ARRAY['(', ')', ' ', 'a', 'z', '_', '.', '0', '9', ' in ', 'first ', ' days', E'\t', '''',
+						   '"', 'é', '\', ',', '=', '-', 'count(', 'activity(', 'segment(', 'any', 'ml_big'];
+	pos int;
+BEGIN
+	FOR i IN 1 .. edits LOOP
+		pos := 1 + floor(random() * (length(s) + 1))::int;
+		CASE floor(random() * 3)::int
+			WHEN 0 THEN s := overlay(s PLACING pieces[1 + floor(random() * cardinality(pieces))::int] FROM pos FOR 0);
+			WHEN 1 THEN s := overlay(s PLACING '' FROM pos FOR 1);
+			ELSE s := overlay(s PLACING pieces[1 + floor(random() * cardinality(pieces))::int] FROM pos FOR 1);
+		END CASE;
+	END LOOP;
+	RETURN s;
+END $$;
+CREATE FUNCTION pg_temp.feature_outcome(s text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	canonical text;
+BEGIN
+	canonical := (model_features(ARRAY[s]))[1];
+	RETURN CASE WHEN (model_features(ARRAY[canonical]))[1] = canonical THEN 'ok' ELSE 'not canonical: ' || canonical END;
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END $$;
+SELECT setseed(0.77);
+CREATE TEMP TABLE fuzzed AS
+SELECT pg_temp.mutate(seed, 1 + floor(random() * 4)::int) AS s
+FROM unnest(ARRAY['industry', 'count(webinar in first 30 days)', 'attributes.plan', 'count(any)', 'email_domain',
+				  ' employees ', 'count(demo_request)']) AS seed, generate_series(1, 400);
+SELECT count(*) AS mutations, count(*) FILTER (WHERE o = 'ok') > 100 AS some_accepted,
+	   count(*) FILTER (WHERE o = '22023') > 1000 AS many_refused,
+	   string_agg(DISTINCT o, ', ') FILTER (WHERE o NOT IN ('ok', '22023')) AS other_outcomes
+FROM (SELECT pg_temp.feature_outcome(s) AS o FROM fuzzed) AS x;
+CREATE FUNCTION pg_temp.fact_outcome(s text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM count(*) FROM conversion_lift(ARRAY[s], 1);
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	RETURN SQLSTATE;
+END $$;
+SELECT setseed(0.78);
+SELECT count(*) AS mutations, count(*) FILTER (WHERE o = 'ok') > 20 AS some_accepted,
+	   string_agg(DISTINCT o, ', ') FILTER (WHERE o NOT IN ('ok', '22023', '42704')) AS other_outcomes
+FROM (SELECT pg_temp.fact_outcome(pg_temp.mutate(seed, 1 + floor(random() * 3)::int)) AS o
+	  FROM unnest(ARRAY['industry', 'activity(ml_download, asset = pricing_guide)', 'segment(ml_big)', 'campaign',
+						'activity(ml_webinar)', 'attributes.plan']) AS seed, generate_series(1, 60)) AS x;
+
+-- 12. Who may: readers predict, explain and report; admins train
 SELECT drop_model('win_top2') AS dropped;
 CREATE ROLE lg_model_reader;
 CREATE ROLE lg_model_writer;

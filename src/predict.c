@@ -207,6 +207,19 @@ cache_reset(void)
 	}
 }
 
+/* a query of one model_id with the latest snapshot (SPI connected) */
+static int
+model_query(const char *sql, Datum model_id)
+{
+	Oid			argtype = INT8OID;
+	SPIPlanPtr	plan = SPI_prepare(sql, 1, &argtype);
+
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+	return SPI_execute_snapshot(plan, &model_id, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								true, false, 0);
+}
+
 /* the terms of a model, from lead_gen.model_term (SPI not connected) */
 static LoadedModel *
 load_model(int64 model_id)
@@ -215,7 +228,6 @@ load_model(int64 model_id)
 	bool		found;
 	MemoryContext old;
 	Datum		arg = Int64GetDatum(model_id);
-	Oid			argtype = INT8OID;
 	int			rc;
 
 	cache_reset();
@@ -225,9 +237,9 @@ load_model(int64 model_id)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	rc = SPI_execute_with_args("SELECT features, numeric, intercept FROM lead_gen.model"
-							   " WHERE model_id OPERATOR(pg_catalog.=) $1",
-							   1, &argtype, &arg, NULL, true, 0);
+	/* the latest committed model, whatever this transaction's snapshot (config.h) */
+	rc = model_query("SELECT features, numeric, intercept FROM lead_gen.model"
+					 " WHERE model_id OPERATOR(pg_catalog.=) $1", arg);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read model " INT64_FORMAT ": %s", model_id, SPI_result_code_string(rc));
 	if (SPI_processed == 0)
@@ -277,9 +289,8 @@ load_model(int64 model_id)
 	}
 	MemoryContextSwitchTo(old);
 
-	rc = SPI_execute_with_args("SELECT feature_no, kind, value, weight, center, scale FROM lead_gen.model_term"
-							   " WHERE model_id OPERATOR(pg_catalog.=) $1",
-							   1, &argtype, &arg, NULL, true, 0);
+	rc = model_query("SELECT feature_no, kind, value, weight, center, scale FROM lead_gen.model_term"
+					 " WHERE model_id OPERATOR(pg_catalog.=) $1", arg);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read model " INT64_FORMAT ": %s", model_id, SPI_result_code_string(rc));
 	old = MemoryContextSwitchTo(cache.cxt);

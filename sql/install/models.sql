@@ -314,6 +314,13 @@ RETURNS bigint LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+	-- a snapshot older than the lock would miss leads written meanwhile
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RAISE EXCEPTION 'the model kept on leads can only change in a READ COMMITTED transaction'
+			USING ERRCODE = 'feature_not_supported',
+				  DETAIL = 'Changing it refreshes every lead''s prediction, and a transaction snapshot could miss leads written concurrently.',
+				  HINT = 'Run SET TRANSACTION ISOLATION LEVEL READ COMMITTED first.';
+	END IF;
 	-- writers that come later wait, and then see the new model (as for a profile)
 	LOCK TABLE @extschema@.lead IN SHARE MODE;
 	RETURN @extschema@.refresh_predictions();
