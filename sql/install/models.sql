@@ -477,9 +477,10 @@ COMMENT ON FUNCTION @extschema@.unschedule_training(text) IS
 -- Conversion lift: which facts of a lead go with converting
 -- ---------------------------------------------------------------------------
 
--- The SQL of one fact's value per lead l: text, NULL for a lead without one.
-CREATE FUNCTION @extschema@.lift_fact_sql(fact text)
-RETURNS text LANGUAGE plpgsql STABLE
+-- The SQL of one fact: its value per lead l (text, NULL for a lead without
+-- one), or for an activity fact the test of an activity a (on_activity).
+CREATE FUNCTION @extschema@.lift_fact_sql(fact text, OUT on_activity boolean, OUT sql text)
+RETURNS record LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -489,23 +490,27 @@ BEGIN
 	IF fact IS NULL THEN
 		RAISE EXCEPTION 'a fact must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	on_activity := false;
 	m := regexp_match(fact, '^\s*activity\s*\(\s*([a-z][a-z0-9_]*)\s*(?:,\s*([^\s=()]+)\s*=\s*([^()]*?)\s*)?\)\s*$');
 	IF m IS NOT NULL THEN
-		RETURN format('(l.lead_id OPERATOR(pg_catalog.=) ANY (SELECT a.lead_id FROM @extschema@.activity AS a'
-					  ' WHERE a.kind OPERATOR(pg_catalog.=) %L::text%s))::text',
+		on_activity := true;
+		sql := format('a.kind OPERATOR(pg_catalog.=) %L::text%s',
 					  m[1], CASE WHEN m[2] IS NULL THEN ''
 							ELSE format(' AND a.properties OPERATOR(pg_catalog.->>) %L OPERATOR(pg_catalog.=) %L',
 										m[2], btrim(m[3], '''"')) END);
+		RETURN;
 	END IF;
 	m := regexp_match(fact, '^\s*segment\s*\(\s*([^()]+?)\s*\)\s*$');
 	IF m IS NOT NULL THEN
-		RETURN format('(l.lead_id OPERATOR(pg_catalog.=) ANY (SELECT s.lead_id FROM @extschema@.segment_member AS s'
+		sql := format('(l.lead_id OPERATOR(pg_catalog.=) ANY (SELECT s.lead_id FROM @extschema@.segment_member AS s'
 					  ' WHERE s.segment_id OPERATOR(pg_catalog.=) %s))::text',
 					  @extschema@.segment_id(btrim(m[1], '''"')));
+		RETURN;
 	END IF;
 	IF btrim(fact) = 'campaign' THEN
-		RETURN '(SELECT c.name::text FROM @extschema@.campaign AS c'
+		sql := '(SELECT c.name::text FROM @extschema@.campaign AS c'
 			   ' WHERE c.campaign_id OPERATOR(pg_catalog.=) l.campaign_id)';
+		RETURN;
 	END IF;
 	IF fact ~ '^\s*count\s*\(' THEN
 		RAISE EXCEPTION '"%" is a number, not a fact a lead has or has not', fact
@@ -518,17 +523,15 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 				  HINT = 'Compare a range of it as a segment: segment(name) for a segment such as ''employees >= 200''.';
 	END IF;
-	IF canonical = 'email_domain' THEN
-		RETURN 'NULLIF(pg_catalog.split_part(pg_catalog.lower(l.email), ''@'', -1), '''')';
-	END IF;
-	IF canonical LIKE 'attributes.%' THEN
-		RETURN format('(l.attributes OPERATOR(pg_catalog.->>) %L)', substr(canonical, 12));
-	END IF;
-	RETURN format('(pg_catalog.to_jsonb(l.%I) OPERATOR(pg_catalog.#>>) ''{}'')', canonical);
+	sql := CASE WHEN canonical = 'email_domain'
+				THEN 'NULLIF(pg_catalog.split_part(pg_catalog.lower(l.email), ''@'', -1), '''')'
+				WHEN canonical LIKE 'attributes.%'
+				THEN format('(l.attributes OPERATOR(pg_catalog.->>) %L)', substr(canonical, 12))
+				ELSE format('(pg_catalog.to_jsonb(l.%I) OPERATOR(pg_catalog.#>>) ''{}'')', canonical) END;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.lift_fact_sql(text) IS
-	'Internal: the SQL expression of a conversion_lift fact for lead l';
+	'Internal: the SQL of a conversion_lift fact: its value for lead l, or the test of an activity a for an activity fact';
 
 CREATE FUNCTION @extschema@.conversion_lift(facts text[], min_leads integer DEFAULT 30,
 	stage @extschema@.lifecycle_stage DEFAULT 'customer',
@@ -538,7 +541,10 @@ RETURNS SETOF record LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+	f record;
 	columns text := '';
+	tests text := '';
+	any_test text := '';
 	sets text := '';
 	which text := '';
 	val text := '';
@@ -556,7 +562,15 @@ BEGIN
 		RAISE EXCEPTION 'stage must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	FOR i IN 1 .. cardinality(facts) LOOP
-		columns := columns || format(', %s AS v%s', @extschema@.lift_fact_sql(facts[i]), i);
+		f := @extschema@.lift_fact_sql(facts[i]);
+		IF f.on_activity THEN
+			-- every activity fact from one pass over the activity
+			tests := tests || format(', pg_catalog.bool_or(%s) AS a%s', f.sql, i);
+			any_test := any_test || CASE WHEN any_test = '' THEN '' ELSE ' OR ' END || '(' || f.sql || ')';
+			columns := columns || format(', COALESCE(act.a%s, false)::text AS v%s', i, i);
+		ELSE
+			columns := columns || format(', %s AS v%s', f.sql, i);
+		END IF;
 		sets := sets || format('(v%s), ', i);
 		which := which || format(' WHEN GROUPING(v%s) OPERATOR(pg_catalog.=) 0 THEN %s', i, i);
 		val := val || format(' WHEN GROUPING(v%s) OPERATOR(pg_catalog.=) 0 THEN v%s', i, i);
@@ -571,7 +585,7 @@ BEGIN
 			SELECT CASE %s END AS no, CASE %s END AS value,
 				   pg_catalog.count(*) AS n, pg_catalog.count(*) FILTER (WHERE s.reached) AS c
 			FROM (SELECT (%s) AS reached %s
-				  FROM @extschema@.lead AS l WHERE l.forgotten_at IS NULL) AS s
+				  FROM @extschema@.lead AS l %s WHERE l.forgotten_at IS NULL) AS s
 			GROUP BY GROUPING SETS (%s ())),
 		t AS (SELECT g.n, g.c FROM g WHERE g.no IS NULL),
 		r AS (
@@ -586,7 +600,12 @@ BEGIN
 			   w.low, w.high
 		FROM r, @extschema@.wilson_interval(r.c, r.n) AS w
 		ORDER BY 7 DESC NULLS LAST, 1, 2
-	$q$, which, val, reached, columns, sets) USING facts, min_leads;
+	$q$, which, val, reached, columns,
+		CASE WHEN tests <> '' THEN
+			format('LEFT JOIN (SELECT a.lead_id %s FROM @extschema@.activity AS a WHERE %s GROUP BY a.lead_id) AS act'
+				   ' ON act.lead_id OPERATOR(pg_catalog.=) l.lead_id', tests, any_test)
+		ELSE '' END,
+		sets) USING facts, min_leads;
 END
 $$;
 COMMENT ON FUNCTION @extschema@.conversion_lift(text[], integer, @extschema@.lifecycle_stage) IS

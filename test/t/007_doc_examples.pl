@@ -72,7 +72,7 @@ for my $page (@pages)
 {
 	my @ex = examples($page);
 	next unless @ex;
-	(my $db = 'doc_' . basename($page, '.md')) =~ s/[^a-z0-9]/_/gi;
+	(my $db = 'doc_' . lc(basename($page, '.md'))) =~ s/[^a-z0-9]/_/g;
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
 	$node->safe_psql($db, 'CREATE EXTENSION lead_gen CASCADE');
 	my @lines = split /\n/, slurp_file($page), -1;
