@@ -248,7 +248,8 @@ jsonb_value_text(JsonbValue *v, bool *is_number)
 }
 
 char *
-model_feature_value(const ModelFeature *feature, HeapTuple tuple, TupleDesc desc, bool *is_number)
+model_feature_value(const ModelFeature *feature, HeapTuple tuple, TupleDesc desc, bool *is_number,
+					Jsonb **attributes)
 {
 	bool		isnull;
 	Datum		d = heap_getattr(tuple, feature->attnum, desc, &isnull);
@@ -276,8 +277,12 @@ model_feature_value(const ModelFeature *feature, HeapTuple tuple, TupleDesc desc
 			}
 		case FEATURE_ATTRIBUTE:
 			{
-				Jsonb	   *jb = DatumGetJsonbP(d);
+				Jsonb	   *jb;
 				JsonbValue	v;
+
+				if (*attributes == NULL)
+					*attributes = DatumGetJsonbP(d);
+				jb = *attributes;
 
 				if (!JB_ROOT_IS_OBJECT(jb) ||
 					getKeyJsonValueFromContainer(&jb->root, feature->key, strlen(feature->key), &v) == NULL)

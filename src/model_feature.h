@@ -15,6 +15,7 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 
 typedef enum FeatureSource
 {
@@ -45,10 +46,11 @@ extern void model_feature_bind(ModelFeature *feature, TupleDesc desc);
 /*
  * The feature's value in a lead's row (not for counts), palloc'd; NULL when
  * missing.  *is_number says whether it was a number (a numeric column, or an
- * attribute holding a JSON number).
+ * attribute holding a JSON number).  *attributes keeps the row's attributes
+ * detoasted for its next feature (NULL before the first).
  */
 extern char *model_feature_value(const ModelFeature *feature, HeapTuple tuple,
-								 TupleDesc desc, bool *is_number);
+								 TupleDesc desc, bool *is_number, Jsonb **attributes);
 
 /* A value read as a number; false for text that is not a finite number. */
 extern bool model_feature_number(const char *value, double *number);

@@ -277,6 +277,7 @@ read_rows(Fit *fit, Datum horizon, Datum leads, bool leads_null)
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			int64		r = fit->nrows;
 			bool		isnull;
+			Jsonb	   *attributes = NULL;
 
 			CHECK_FOR_INTERRUPTS();
 			if (r == fit->rows_size)
@@ -297,7 +298,7 @@ read_rows(Fit *fit, Datum horizon, Datum leads, bool leads_null)
 				}
 				/* the feature reads its own column of this row */
 				col->f.attnum = col->read_at;
-				value = model_feature_value(&col->f, tup, desc, &is_number);
+				value = model_feature_value(&col->f, tup, desc, &is_number, &attributes);
 				if (col->f.source == FEATURE_COLUMN && col->f.numeric)
 				{
 					col->nums[r] = (value && model_feature_number(value, &number)) ? number : NAN;

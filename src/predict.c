@@ -404,8 +404,9 @@ count_activity(LoadedModel *m, int64 lead_id, TimestampTz created_at, int64 *cou
 	}
 	systable_endscan_ordered(scan);
 	UnregisterSnapshot(snapshot);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	/* the locks stay until the transaction ends, as the executor's do: the next lead finds them */
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
 }
 
 /*
@@ -417,6 +418,7 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 {
 	double		logit = m->intercept;
 	int64	   *counts = NULL;
+	Jsonb	   *attributes = NULL;
 
 	if (m->ncounts > 0)
 	{
@@ -447,7 +449,7 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 		}
 		else
 		{
-			value = model_feature_value(&lf->f, tuple, desc, &is_number);
+			value = model_feature_value(&lf->f, tuple, desc, &is_number, &attributes);
 			if (value == NULL)
 				c = lf->missing;
 			else if (lf->f.numeric)
