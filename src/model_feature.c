@@ -248,12 +248,9 @@ jsonb_value_text(JsonbValue *v, bool *is_number)
 }
 
 char *
-model_feature_value(const ModelFeature *feature, HeapTuple tuple, TupleDesc desc, bool *is_number,
+model_feature_value(const ModelFeature *feature, Datum d, bool isnull, bool *is_number,
 					Jsonb **attributes)
 {
-	bool		isnull;
-	Datum		d = heap_getattr(tuple, feature->attnum, desc, &isnull);
-
 	*is_number = false;
 	if (isnull)
 		return NULL;

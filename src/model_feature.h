@@ -44,13 +44,14 @@ extern void model_feature_parse(const char *text, ModelFeature *feature);
 extern void model_feature_bind(ModelFeature *feature, TupleDesc desc);
 
 /*
- * The feature's value in a lead's row (not for counts), palloc'd; NULL when
- * missing.  *is_number says whether it was a number (a numeric column, or an
- * attribute holding a JSON number).  *attributes keeps the row's attributes
- * detoasted for its next feature (NULL before the first).
+ * The feature's value given its column's datum in a lead's row (not for
+ * counts), palloc'd; NULL when missing.  *is_number says whether it was a
+ * number (a numeric column, or an attribute holding a JSON number).
+ * *attributes keeps the row's attributes detoasted for its next feature
+ * (NULL before the first).
  */
-extern char *model_feature_value(const ModelFeature *feature, HeapTuple tuple,
-								 TupleDesc desc, bool *is_number, Jsonb **attributes);
+extern char *model_feature_value(const ModelFeature *feature, Datum d, bool isnull,
+								 bool *is_number, Jsonb **attributes);
 
 /* A value read as a number; false for text that is not a finite number. */
 extern bool model_feature_number(const char *value, double *number);

@@ -290,15 +290,15 @@ read_rows(Fit *fit, Datum horizon, Datum leads, bool leads_null)
 				char	   *value;
 				bool		is_number;
 				double		number;
+				Datum		d;
 
 				if (col->f.source == FEATURE_COUNT)
 				{
 					col->nums[r] = (double) DatumGetInt64(SPI_getbinval(tup, desc, col->read_at, &isnull));
 					continue;
 				}
-				/* the feature reads its own column of this row */
-				col->f.attnum = col->read_at;
-				value = model_feature_value(&col->f, tup, desc, &is_number, &attributes);
+				d = SPI_getbinval(tup, desc, col->read_at, &isnull);
+				value = model_feature_value(&col->f, d, isnull, &is_number, &attributes);
 				if (col->f.source == FEATURE_COLUMN && col->f.numeric)
 				{
 					col->nums[r] = (value && model_feature_number(value, &number)) ? number : NAN;

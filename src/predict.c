@@ -419,18 +419,18 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 	double		logit = m->intercept;
 	int64	   *counts = NULL;
 	Jsonb	   *attributes = NULL;
+	Datum	   *values = palloc(desc->natts * sizeof(Datum));
+	bool	   *nulls = palloc(desc->natts * sizeof(bool));
+
+	/* deformed once: the model reads many of its columns */
+	heap_deform_tuple(tuple, desc, values, nulls);
 
 	if (m->ncounts > 0)
 	{
 		counts = palloc0(m->ncounts * sizeof(int64));
 		if (!counted)
-		{
-			bool		isnull;
-			int64		lead_id = DatumGetInt64(heap_getattr(tuple, cache.col_lead_id, desc, &isnull));
-			TimestampTz created_at = DatumGetTimestampTz(heap_getattr(tuple, cache.col_created_at, desc, &isnull));
-
-			count_activity(m, lead_id, created_at, counts);
-		}
+			count_activity(m, DatumGetInt64(values[cache.col_lead_id - 1]),
+						   DatumGetTimestampTz(values[cache.col_created_at - 1]), counts);
 	}
 
 	for (int i = 0; i < m->nfeatures; i++)
@@ -449,7 +449,8 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 		}
 		else
 		{
-			value = model_feature_value(&lf->f, tuple, desc, &is_number, &attributes);
+			value = model_feature_value(&lf->f, values[lf->f.attnum - 1], nulls[lf->f.attnum - 1],
+										&is_number, &attributes);
 			if (value == NULL)
 				c = lf->missing;
 			else if (lf->f.numeric)
@@ -475,6 +476,8 @@ model_logit(LoadedModel *m, HeapTuple tuple, TupleDesc desc, bool counted, Contr
 	}
 	if (counts)
 		pfree(counts);
+	pfree(values);
+	pfree(nulls);
 	return logit;
 }
 
