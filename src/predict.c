@@ -70,7 +70,7 @@ typedef struct LoadedFeature
 
 typedef struct LoadedModel
 {
-	int64		model_id;		/* hash key */
+	int64		model_id;
 	double		intercept;
 	int			nfeatures;
 	LoadedFeature *features;
@@ -80,6 +80,12 @@ typedef struct LoadedModel
 	const char **count_kind;	/* per count: its kind, NULL for any */
 	int64	   *count_window;	/* per count: usecs after created_at; 0: all time */
 } LoadedModel;
+
+typedef struct ModelEntry
+{
+	int64		model_id;		/* hash key */
+	LoadedModel *model;
+} ModelEntry;
 
 typedef struct Contribution
 {
@@ -157,7 +163,7 @@ cache_reset(void)
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(int64);
-	ctl.entrysize = sizeof(LoadedModel);
+	ctl.entrysize = sizeof(ModelEntry);
 	ctl.hcxt = cache.cxt;
 	cache.models = hash_create("lead_gen loaded models", 8, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	{
@@ -225,15 +231,15 @@ static LoadedModel *
 load_model(int64 model_id)
 {
 	LoadedModel *m;
-	bool		found;
+	ModelEntry *entry;
 	MemoryContext old;
 	Datum		arg = Int64GetDatum(model_id);
 	int			rc;
 
 	cache_reset();
-	m = hash_search(cache.models, &model_id, HASH_FIND, NULL);
-	if (m != NULL)
-		return m;
+	entry = hash_search(cache.models, &model_id, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry->model;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -248,7 +254,8 @@ load_model(int64 model_id)
 				 errmsg("model " INT64_FORMAT " does not exist", model_id)));
 
 	old = MemoryContextSwitchTo(cache.cxt);
-	m = hash_search(cache.models, &model_id, HASH_ENTER, &found);
+	/* entered in the cache once whole: an error on the way leaves nothing half loaded */
+	m = palloc0(sizeof(LoadedModel));
 	{
 		HeapTuple	tup = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -266,6 +273,7 @@ load_model(int64 model_id)
 		m->nfeatures = n;
 		m->features = palloc0(n * sizeof(LoadedFeature));
 		m->ncounts = 0;
+		m->reads_everything = false;
 		for (int i = 0; i < n; i++)
 		{
 			LoadedFeature *lf = &m->features[i];
@@ -360,6 +368,8 @@ load_model(int64 model_id)
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	m->model_id = model_id;
+	entry = hash_search(cache.models, &model_id, HASH_ENTER, NULL);
+	entry->model = m;
 	return m;
 }
 
