@@ -236,6 +236,7 @@ WHERE e.feature = 'industry' AND t.model_id = model_id('win_top2') AND t.feature
 SELECT pg_temp.try($$INSERT INTO model_term VALUES (1, 999, 1, 'value', 'x', 1, NULL, NULL, 1)$$) AS insert_term;
 SELECT pg_temp.try($$UPDATE model_term SET weight = 5 WHERE model_id = model_id('win') AND term_no = 1$$) AS update_term;
 SELECT pg_temp.try($$UPDATE model SET intercept = 3 WHERE name = 'win'$$) AS update_model_row;
+SELECT pg_temp.try($$UPDATE model SET active = NOT active WHERE name = 'win'$$) AS flip_active;
 SELECT pg_temp.try($$INSERT INTO model (name, version, features, numeric, horizon, regularization, max_values, restricted,
 	intercept, iterations, train_leads, train_positives, holdout_leads, report)
 	VALUES ('fake', 1, '{industry}', '{f}', '1 day', 1, 50, false, 0, 1, 1, 1, 1, '{}')$$) AS insert_model;

@@ -330,6 +330,34 @@ model_feature_count_sql(StringInfo buf, const ModelFeature *feature, const char 
 	appendStringInfoChar(buf, ')');
 }
 
+static uint32
+value_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+static int
+value_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+HTAB *
+model_value_table(const char *name, Size entrysize, long size, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = entrysize;
+	ctl.hash = value_hash;
+	ctl.match = value_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, size, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
 bool
 model_holdout(int64 lead_id)
 {

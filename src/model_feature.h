@@ -15,6 +15,7 @@
 #include "access/tupdesc.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 
 typedef enum FeatureSource
@@ -68,6 +69,12 @@ extern double model_feature_standardize(double value, double center, double scal
  */
 extern void model_feature_count_sql(StringInfo buf, const ModelFeature *feature,
 									const char *created_at);
+
+/*
+ * A hash table of a feature's values: entries of entrysize bytes that start
+ * with the value's text (a char *, the key), in cxt.
+ */
+extern HTAB *model_value_table(const char *name, Size entrysize, long size, MemoryContext cxt);
 
 /* Whether a lead is in the holdout every model keeps aside (about 20%). */
 extern bool model_holdout(int64 lead_id);

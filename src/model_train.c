@@ -29,7 +29,6 @@
 
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -46,6 +45,7 @@
 
 PG_FUNCTION_INFO_V1(lead_gen_model_train);
 PG_FUNCTION_INFO_V1(lead_gen_model_written);
+PG_FUNCTION_INFO_V1(lead_gen_model_activate);
 
 /* set while model_train() stores what it computed */
 static bool storing_model = false;
@@ -105,20 +105,6 @@ typedef struct Fit
 	double		lambda;
 } Fit;
 
-static uint32
-dict_hash(const void *key, Size keysize)
-{
-	const char *s = *(char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-static int
-dict_match(const void *a, const void *b, Size keysize)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
 static int32
 dict_id(Column *col, char *value)
 {
@@ -146,16 +132,7 @@ dict_id(Column *col, char *value)
 static void
 column_init(Column *col)
 {
-	HASHCTL		ctl;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(DictEntry);
-	ctl.hash = dict_hash;
-	ctl.match = dict_match;
-	ctl.hcxt = CurrentMemoryContext;
-	col->dict = hash_create("lead_gen model values", 256, &ctl,
-							HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	col->dict = model_value_table("lead_gen model values", sizeof(DictEntry), 256, CurrentMemoryContext);
 	col->values_size = 64;
 	col->values = palloc(col->values_size * sizeof(char *));
 	col->train_count = palloc(col->values_size * sizeof(int64));
@@ -873,6 +850,51 @@ store_model(Datum name, const char *json, Datum horizon, double lambda, int max_
 }
 
 /*
+ * model_activate(model_id bigint): the version becomes the active one of its
+ * name; if the model is kept on leads, their predictions follow at once.
+ */
+Datum
+lead_gen_model_activate(PG_FUNCTION_ARGS)
+{
+	Oid			type = INT8OID;
+	Datum		id = PG_GETARG_DATUM(0);
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	storing_model = true;
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(
+			"UPDATE lead_gen.model AS m SET active = false"
+			" WHERE m.active AND m.model_id OPERATOR(pg_catalog.<>) $1"
+			"   AND m.name OPERATOR(pg_catalog.=) (SELECT x.name FROM lead_gen.model AS x"
+			"                                      WHERE x.model_id OPERATOR(pg_catalog.=) $1)",
+			1, &type, &id, NULL, false, 0);
+		if (rc == SPI_OK_UPDATE)
+			rc = SPI_execute_with_args("UPDATE lead_gen.model SET active = true"
+									   " WHERE model_id OPERATOR(pg_catalog.=) $1 AND NOT active",
+									   1, &type, &id, NULL, false, 0);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "could not activate model: %s", SPI_result_code_string(rc));
+	}
+	PG_FINALLY();
+	{
+		storing_model = false;
+	}
+	PG_END_TRY();
+	rc = SPI_execute_with_args("SELECT lead_gen.refresh_kept_predictions()"
+							   " FROM lead_gen.prediction_settings AS s"
+							   " JOIN lead_gen.model AS m ON m.name OPERATOR(pg_catalog.=) s.model"
+							   " WHERE m.model_id OPERATOR(pg_catalog.=) $1",
+							   1, &type, &id, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not refresh predictions: %s", SPI_result_code_string(rc));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
  * BEFORE INSERT OR UPDATE row trigger on lead_gen.model and model_term: a
  * model is what training computed; only a restore replays one.
  */
@@ -887,8 +909,8 @@ lead_gen_model_written(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("models are written by lead_gen.train_model() only"),
-				 errdetail("A model's weights and measures are what training computed from the outcomes."),
-				 errhint("Train a new version with lead_gen.train_model() or lead_gen.update_model().")));
+				 errdetail("A model's weights and measures are what training computed from the outcomes, and the predictions kept on leads follow its active version."),
+				 errhint("Train a new version with lead_gen.train_model() or lead_gen.update_model(), or make one active with lead_gen.activate_model().")));
 	return PointerGetDatum(trigger_new_row(trigdata));
 }
 

@@ -30,7 +30,6 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -119,20 +118,6 @@ typedef struct WeightEntry
 	char	   *value;
 	double		weight;
 } WeightEntry;
-
-static uint32
-value_hash(const void *key, Size keysize)
-{
-	const char *s = *(char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-static int
-value_match(const void *a, const void *b, Size keysize)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
 
 static LoadedModel *load_model(int64 model_id);
 
@@ -277,7 +262,6 @@ load_model(int64 model_id)
 		for (int i = 0; i < n; i++)
 		{
 			LoadedFeature *lf = &m->features[i];
-			HASHCTL		ctl;
 
 			model_feature_parse(TextDatumGetCString(names[i]), &lf->f);
 			lf->f.numeric = i < nn && DatumGetBool(numeric[i]);
@@ -285,14 +269,7 @@ load_model(int64 model_id)
 			if (lf->f.source == FEATURE_COUNT)
 				lf->count_no = ++m->ncounts;
 			lf->scale = 1;
-			memset(&ctl, 0, sizeof(ctl));
-			ctl.keysize = sizeof(char *);
-			ctl.entrysize = sizeof(WeightEntry);
-			ctl.hash = value_hash;
-			ctl.match = value_match;
-			ctl.hcxt = cache.cxt;
-			lf->weights = hash_create("lead_gen model weights", 32, &ctl,
-									  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+			lf->weights = model_value_table("lead_gen model weights", sizeof(WeightEntry), 32, cache.cxt);
 		}
 	}
 	MemoryContextSwitchTo(old);

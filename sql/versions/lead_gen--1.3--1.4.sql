@@ -3639,11 +3639,12 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'lead_gen_model_written'
 LANGUAGE C;
 COMMENT ON FUNCTION @extschema@.model_written() IS
-	'BEFORE row trigger on model and model_term: refuses a model training did not compute (a restore replays one)';
+	'BEFORE row trigger on model and model_term: refuses a model training did not compute, and a version made active other than by train_model or activate_model (a restore replays them)';
 
 CREATE TRIGGER model_written
 	BEFORE INSERT OR UPDATE OF model_id, name, version, features, numeric, horizon, regularization,
-		max_values, restricted, intercept, iterations, train_leads, train_positives, holdout_leads, report
+		max_values, restricted, intercept, iterations, train_leads, train_positives, holdout_leads, report,
+		active
 	ON @extschema@.model
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.model_written();
 CREATE TRIGGER model_term_written BEFORE INSERT OR UPDATE ON @extschema@.model_term
@@ -3675,6 +3676,13 @@ AS 'MODULE_PATHNAME', 'lead_gen_model_train'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION @extschema@.model_train(text, text[], bigint[], interval, float8, integer) IS
 	'Internal: trains and stores a new, inactive version of a model (train_model checks, activates and keeps it)';
+
+CREATE FUNCTION @extschema@.model_activate(model_id bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'lead_gen_model_activate'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION @extschema@.model_activate(bigint) IS
+	'Internal: makes a version the active one of its name and, if that model is kept on leads, refreshes their predictions (train_model and activate_model call it)';
 
 CREATE FUNCTION @extschema@.model_features(features text[])
 RETURNS text[]
@@ -3716,8 +3724,9 @@ LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 	WITH changed AS (
+		-- the trigger sets the value: writing prediction makes it recompute
 		UPDATE @extschema@.lead AS l
-		SET prediction = @extschema@.lead_prediction(l)
+		SET prediction = l.prediction
 		WHERE l.prediction IS DISTINCT FROM @extschema@.lead_prediction(l)
 		RETURNING 1)
 	SELECT count(*) FROM changed
@@ -3762,12 +3771,7 @@ BEGIN
 	END IF;
 	id := @extschema@.model_train(train_model.name, train_model.features, train_model.leads,
 								  train_model.horizon, train_model.regularization, train_model.max_values);
-	UPDATE @extschema@.model AS m SET active = false
-	WHERE m.name OPERATOR(pg_catalog.=) train_model.name AND m.active;
-	UPDATE @extschema@.model AS m SET active = true WHERE m.model_id = id;
-	IF EXISTS (SELECT FROM @extschema@.prediction_settings AS s WHERE s.model OPERATOR(pg_catalog.=) train_model.name) THEN
-		PERFORM @extschema@.refresh_kept_predictions();
-	END IF;
+	PERFORM @extschema@.model_activate(id);
 	RETURN id;
 END
 $$;
@@ -3799,12 +3803,7 @@ BEGIN
 		RAISE EXCEPTION 'model "%" has no version %', name, version
 			USING ERRCODE = 'undefined_object', HINT = 'lead_gen.model lists the versions.';
 	END IF;
-	UPDATE @extschema@.model AS m SET active = false
-	WHERE m.name OPERATOR(pg_catalog.=) activate_model.name AND m.active AND m.model_id OPERATOR(pg_catalog.<>) id;
-	UPDATE @extschema@.model AS m SET active = true WHERE m.model_id OPERATOR(pg_catalog.=) id AND NOT m.active;
-	IF EXISTS (SELECT FROM @extschema@.prediction_settings AS s WHERE s.model OPERATOR(pg_catalog.=) activate_model.name) THEN
-		PERFORM @extschema@.refresh_kept_predictions();
-	END IF;
+	PERFORM @extschema@.model_activate(id);
 	RETURN id;
 END
 $$;

@@ -106,33 +106,28 @@ train "$leads"
 line "SELECT 'data: ' || count(*) || ' leads, ' || count(*) FILTER (WHERE stage = 'customer') || ' customers, '
 	|| (SELECT count(*) FROM lead_gen.activity) || ' activities' FROM lead_gen.lead"
 
-# 2. A lead update (a profile edit of a fact the model reads), with the
-# 20-feature model kept on every lead against none, alternated.
-line "SELECT lead_gen.keep_prediction('bench_$leads')" >/dev/null
+# 2. A lead update (a profile edit of a fact the model reads), with a model
+# kept on every lead against none.
 update="UPDATE lead_gen.lead SET employees = employees + 1 WHERE lead_id % 100 = 7"
-kept=() none=()
-for i in 1 2 3 4 5; do
-	kept+=("$(secs "SELECT bench.median_seconds('$update', 1)")")
-	line "SELECT lead_gen.keep_prediction(NULL)" >/dev/null
-	none+=("$(secs "SELECT bench.median_seconds('$update', 1)")")
-	line "SELECT lead_gen.keep_prediction('bench_$leads')" >/dev/null
-done
-awk -v a="$(median "${kept[@]}")" -v b="$(median "${none[@]}")" -v n="$((leads / 100))" \
-	'BEGIN { printf "lead update (%d leads, one fact each): kept model %.3fs, none %.3fs, the prediction trigger costs %.1f%% (goal < 10%%)\n", n, a / 2, b / 2, (a / b - 1) * 100 }'
+# trigger_cost MODEL WHAT: the update with MODEL kept against none, alternated
+trigger_cost() {
+	local kept=() none=()
+	line "SELECT lead_gen.keep_prediction('$1')" >/dev/null
+	for i in 1 2 3 4 5; do
+		kept+=("$(secs "SELECT bench.median_seconds('$update', 1)")")
+		line "SELECT lead_gen.keep_prediction(NULL)" >/dev/null
+		none+=("$(secs "SELECT bench.median_seconds('$update', 1)")")
+		line "SELECT lead_gen.keep_prediction('$1')" >/dev/null
+	done
+	awk -v a="$(median "${kept[@]}")" -v b="$(median "${none[@]}")" -v n="$((leads / 100))" -v w="$2" \
+		'BEGIN { printf "lead update (%d leads, one fact each): kept %s %.3fs, none %.3fs, the prediction trigger costs %.1f%% (goal < 10%%)\n", n, w, a / 2, b / 2, (a / b - 1) * 100 }'
+}
+trigger_cost "bench_$leads" "model of the 20 features (3 activity counts)"
 # the same with a model of the 17 lead facts alone (no activity to count)
 line "SELECT lead_gen.train_model('bench_facts', ARRAY['industry', 'country', 'seniority', 'job_title', 'decision_maker',
 	'source_channel', 'consent', 'authority', 'city', 'email_domain', 'employees', 'annual_revenue', 'budget',
 	'attributes.tech_stack', 'attributes.plan', 'attributes.usage', 'attributes.nps'])" >/dev/null
-line "SELECT lead_gen.keep_prediction('bench_facts')" >/dev/null
-kept=() none=()
-for i in 1 2 3 4 5; do
-	kept+=("$(secs "SELECT bench.median_seconds('$update', 1)")")
-	line "SELECT lead_gen.keep_prediction(NULL)" >/dev/null
-	none+=("$(secs "SELECT bench.median_seconds('$update', 1)")")
-	line "SELECT lead_gen.keep_prediction('bench_facts')" >/dev/null
-done
-awk -v a="$(median "${kept[@]}")" -v b="$(median "${none[@]}")" -v n="$((leads / 100))" \
-	'BEGIN { printf "lead update (%d leads, one fact each): kept model of the 17 lead facts (no counts) %.3fs, none %.3fs, the prediction trigger costs %.1f%% (goal < 10%%)\n", n, a / 2, b / 2, (a / b - 1) * 100 }'
+trigger_cost bench_facts "model of the 17 lead facts (no counts)"
 keep=$(secs "SELECT lead_gen.keep_prediction('bench_$leads')")
 
 # 3. conversion_lift over six facts against the plain GROUP BY per fact
